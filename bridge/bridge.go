@@ -1,0 +1,190 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultRequestTimeout bounds every JetStream API call when
+// [Config.RequestTimeout] is zero.
+const DefaultRequestTimeout = 5 * time.Second
+
+// Config says how to reach NATS. The zero value is not usable: set URLs or
+// InProcess.
+type Config struct {
+	// URLs of NATS servers. Ignored when InProcess is set.
+	URLs []string
+	// InProcess connects to an embedded server without a socket.
+	InProcess *Embedded
+	// Name identifies this connection in NATS monitoring. Default "httpmq".
+	Name string
+	// CredsFile is a NATS credentials (JWT + nkey seed) file.
+	CredsFile string
+	// User and Password authenticate with user/password.
+	User, Password string
+	// Token authenticates with a token.
+	Token string
+	// TLS secures the connection; nil means plain unless a URL says tls://.
+	TLS *tls.Config
+	// RequestTimeout bounds each JetStream API request, publish and
+	// confirmed ack. Default [DefaultRequestTimeout].
+	RequestTimeout time.Duration
+	// Logger receives connection events. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Bridge is a connection to NATS JetStream. It is safe for concurrent use.
+type Bridge struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	log     *slog.Logger
+	timeout time.Duration
+}
+
+// Connect dials NATS and prepares JetStream. Reconnects are automatic,
+// unlimited and logged; while disconnected, calls fail with
+// [ErrUnavailable] within the request timeout.
+func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	name := cfg.Name
+	if name == "" {
+		name = "httpmq"
+	}
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		nats.RetryOnFailedConnect(false),
+		nats.Timeout(timeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("NATS disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { log.Debug("NATS connection closed") }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Warn("NATS async error", "subject", subj, "err", err)
+		}),
+	}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, nats.Secure(cfg.TLS))
+	}
+	url := strings.Join(cfg.URLs, ",")
+	if cfg.InProcess != nil {
+		opts = append(opts, nats.InProcessServer(cfg.InProcess.srv))
+		url = cfg.InProcess.srv.ClientURL()
+	}
+	if url == "" {
+		return nil, fmt.Errorf("%w: no NATS URL and no embedded server", ErrInvalidConfig)
+	}
+	type result struct {
+		nc  *nats.Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		nc, err := nats.Connect(url, opts...)
+		done <- result{nc, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.nc != nil {
+				r.nc.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%w: connect: %v", ErrUnavailable, ctx.Err())
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: connect %s: %v", ErrUnavailable, redact(url), r.err)
+	}
+	js, err := jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout))
+	if err != nil {
+		r.nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	log.Info("connected to NATS", "server", r.nc.ConnectedUrlRedacted(), "in_process", cfg.InProcess != nil)
+	return &Bridge{nc: r.nc, js: js, log: log, timeout: timeout}, nil
+}
+
+func redact(url string) string {
+	var parts []string
+	for _, u := range strings.Split(url, ",") {
+		if at := strings.LastIndex(u, "@"); at >= 0 {
+			if i := strings.Index(u, "://"); i >= 0 && i < at {
+				u = u[:i+3] + "***" + u[at:]
+			}
+		}
+		parts = append(parts, u)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Close drains nothing and closes the connection. Subscriptions end with
+// [ErrSubscriptionClosed]. Close is idempotent.
+func (b *Bridge) Close() {
+	b.nc.Close()
+}
+
+// RequestTimeout is the bound on each JetStream request.
+func (b *Bridge) RequestTimeout() time.Duration { return b.timeout }
+
+// Ready reports whether NATS is connected and JetStream answers, within
+// the request timeout (or ctx, if sooner). It never blocks longer.
+func (b *Bridge) Ready(ctx context.Context) error {
+	if !b.nc.IsConnected() {
+		return fmt.Errorf("%w: %s", ErrUnavailable, strings.ToLower(b.nc.Status().String()))
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	if _, err := b.js.AccountInfo(ctx); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// MaxPayload is the largest message NATS accepts, in bytes (headers
+// included).
+func (b *Bridge) MaxPayload() int64 { return b.nc.MaxPayload() }
+
+// ctx bounds a request by the configured timeout.
+func (b *Bridge) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.timeout)
+}
+
+// errClosed reports whether err means the bridge itself was closed.
+func errClosed(err error) bool {
+	return errors.Is(err, nats.ErrConnectionClosed)
+}

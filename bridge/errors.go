@@ -1,0 +1,76 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Conditions callers can test with errors.Is. The wire error codes for
+// them are chosen in one place, outside this package.
+var (
+	ErrStreamNotFound       = errors.New("stream not found")
+	ErrConsumerNotFound     = errors.New("consumer not found")
+	ErrMessageNotFound      = errors.New("message not found")
+	ErrStreamExists         = errors.New("stream already exists with a different configuration")
+	ErrConsumerExists       = errors.New("consumer already exists with a different configuration")
+	ErrNoStreamForSubject   = errors.New("no stream captures this subject")
+	ErrPayloadTooLarge      = errors.New("payload larger than the server's maximum")
+	ErrInvalidName          = errors.New("invalid name")
+	ErrInvalidSubject       = errors.New("invalid subject")
+	ErrInvalidConfig        = errors.New("invalid configuration")
+	ErrNotPending           = errors.New("message is not pending acknowledgement on this consumer")
+	ErrConsumerBusy         = errors.New("push consumer without a delivery group already has a subscriber")
+	ErrDeliverGroupMismatch = errors.New("delivery group does not match the consumer's")
+	ErrFilterMismatch       = errors.New("subject is not covered by the consumer's filter")
+	ErrUnavailable          = errors.New("NATS JetStream is unavailable")
+	ErrSubscriptionClosed   = errors.New("subscription closed")
+)
+
+// classify maps an error from nats.go or the JetStream API onto this
+// package's sentinels, keeping the original text for the human message.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return fmt.Errorf("%w: %v", ErrStreamNotFound, err)
+	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrConsumerDoesNotExist),
+		errors.Is(err, jetstream.ErrConsumerDeleted):
+		return fmt.Errorf("%w: %v", ErrConsumerNotFound, err)
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("%w: %v", ErrMessageNotFound, err)
+	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+		return fmt.Errorf("%w: %v", ErrStreamExists, err)
+	case errors.Is(err, jetstream.ErrConsumerExists):
+		return fmt.Errorf("%w: %v", ErrConsumerExists, err)
+	case errors.Is(err, jetstream.ErrNoStreamResponse):
+		return fmt.Errorf("%w: %v", ErrNoStreamForSubject, err)
+	case errors.Is(err, nats.ErrMaxPayload):
+		return fmt.Errorf("%w: %v", ErrPayloadTooLarge, err)
+	case errors.Is(err, nats.ErrBadSubject), errors.Is(err, nats.ErrInvalidArg):
+		return fmt.Errorf("%w: %v", ErrInvalidSubject, err)
+	case errors.Is(err, jetstream.ErrInvalidStreamName), errors.Is(err, jetstream.ErrInvalidConsumerName),
+		errors.Is(err, jetstream.ErrStreamNameRequired):
+		return fmt.Errorf("%w: %v", ErrInvalidName, err)
+	case errors.As(err, &apiErr):
+		if apiErr.Code >= 400 && apiErr.Code < 500 {
+			return fmt.Errorf("%w: %s", ErrInvalidConfig, apiErr.Description)
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
+		errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionReconnecting):
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+func isErr(err, target error) bool { return errors.Is(err, target) }

@@ -1,0 +1,483 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SubscribeOptions choose what a [Subscription] reads.
+type SubscribeOptions struct {
+	Stream, Consumer string
+	// Filter, when set, must equal or cover the consumer's filter
+	// subjects: one subscriber cannot narrow a consumer.
+	Filter string
+	// Group must match a push consumer's delivery group; empty takes the
+	// consumer's.
+	Group string
+	// MaxInFlight caps this subscriber's unacknowledged deliveries.
+	// ≤ 0 takes the consumer's max ack pending (1000 when unlimited).
+	MaxInFlight int
+}
+
+// Delivery is one message handed to a subscriber.
+type Delivery struct {
+	Stream, Consumer string
+	// Subject the message was published to.
+	Subject     string
+	StreamSeq   uint64
+	ConsumerSeq uint64
+	// Deliveries counts deliveries of this message, this one included.
+	Deliveries uint64
+	// Pending is how many messages the consumer holds after this one.
+	Pending uint64
+	// Time the message was stored.
+	Time   time.Time
+	Header map[string][]string
+	Data   []byte
+}
+
+// AckRequest acknowledges this delivery with the given kind.
+func (d *Delivery) AckRequest(kind AckKind) AckRequest {
+	return AckRequest{Stream: d.Stream, Consumer: d.Consumer, StreamSeq: d.StreamSeq,
+		ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Kind: kind}
+}
+
+// consumerCheckInterval is how often a subscription verifies that its
+// consumer still exists (push consumers give no other sign).
+const consumerCheckInterval = 5 * time.Second
+
+// Subscription reads one consumer for one subscriber, with at most
+// MaxInFlight deliveries unacknowledged. It learns of acknowledgements by
+// watching the consumer's ack subjects, so acks sent through any httpmq
+// instance, or straight to NATS, release credit; a delivery not acked
+// within the consumer's ack wait releases its credit too.
+//
+// Next must not be called concurrently; Close may be called from any
+// goroutine, any number of times.
+type Subscription struct {
+	b       *Bridge
+	stream  string
+	name    string
+	pull    bool
+	max     int
+	ackWait time.Duration
+
+	mu       sync.Mutex
+	queue    []*Delivery          // received, not yet handed out
+	queued   map[uint64]*Delivery // by stream sequence
+	inflight map[uint64]time.Time // handed out, unacked: expiry by stream sequence
+	err      error                // set once, when the subscription ends
+
+	readable chan struct{} // Next may make progress
+	credit   chan struct{} // the puller may fetch more
+	done     chan struct{}
+	cancel   context.CancelFunc
+	subs     []*nats.Subscription
+	wg       sync.WaitGroup
+}
+
+// Subscribe starts reading a consumer. Push consumers without a delivery
+// group admit one subscriber at a time ([ErrConsumerBusy]); push
+// consumers with a group and pull consumers admit any number, who share
+// the messages.
+func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscription, error) {
+	if o.Filter != "" {
+		if err := ValidateSubject(o.Filter, true); err != nil {
+			return nil, err
+		}
+	}
+	rctx, cancel := b.ctx(ctx)
+	ci, err := b.consumerInfo(rctx, o.Stream, o.Consumer)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilter(o.Filter, ci); err != nil {
+		return nil, err
+	}
+	cfg := ci.Config
+	push := cfg.DeliverSubject != ""
+	switch {
+	case !push && o.Group != "":
+		return nil, fmt.Errorf("%w: %s is a pull consumer; delivery groups are for push consumers", ErrDeliverGroupMismatch, o.Consumer)
+	case push && o.Group != "" && o.Group != cfg.DeliverGroup:
+		return nil, fmt.Errorf("%w: consumer %s delivers to group %q, not %q", ErrDeliverGroupMismatch, o.Consumer, cfg.DeliverGroup, o.Group)
+	case push && cfg.DeliverGroup == "" && ci.PushBound:
+		return nil, fmt.Errorf("%w: %s", ErrConsumerBusy, o.Consumer)
+	}
+	limit := o.MaxInFlight
+	if limit <= 0 {
+		limit = cfg.MaxAckPending
+	}
+	if limit <= 0 {
+		limit = 1000
+	}
+	ackWait := cfg.AckWait
+	for _, d := range cfg.BackOff {
+		ackWait = max(ackWait, d)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	s := &Subscription{
+		b: b, stream: o.Stream, name: o.Consumer, pull: !push, max: limit, ackWait: ackWait,
+		queued: map[uint64]*Delivery{}, inflight: map[uint64]time.Time{},
+		readable: make(chan struct{}, 1), credit: make(chan struct{}, 1), done: make(chan struct{}),
+		cancel: scancel,
+	}
+	// Watch acks before anything is delivered, in both ack subject formats.
+	for _, subj := range []string{
+		"$JS.ACK." + o.Stream + "." + o.Consumer + ".>",
+		"$JS.ACK.*.*." + o.Stream + "." + o.Consumer + ".>",
+	} {
+		sub, err := b.nc.Subscribe(subj, s.observeAck)
+		if err != nil {
+			s.Close()
+			return nil, classify(err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	if push {
+		var sub *nats.Subscription
+		if cfg.DeliverGroup != "" {
+			sub, err = b.nc.QueueSubscribe(cfg.DeliverSubject, cfg.DeliverGroup, s.receivePush)
+		} else {
+			sub, err = b.nc.Subscribe(cfg.DeliverSubject, s.receivePush)
+		}
+		if err != nil {
+			s.Close()
+			return nil, classify(err)
+		}
+		s.subs = append(s.subs, sub)
+		if err := b.nc.FlushWithContext(rctxOr(ctx, b.timeout)); err != nil {
+			s.Close()
+			return nil, classify(err)
+		}
+	} else {
+		gctx, gcancel := b.ctx(ctx)
+		cons, err := b.js.Consumer(gctx, o.Stream, o.Consumer)
+		gcancel()
+		if err != nil {
+			s.Close()
+			return nil, classify(err)
+		}
+		s.wg.Add(1)
+		go s.pullLoop(sctx, cons)
+	}
+	s.wg.Add(1)
+	go s.watchConsumer(sctx)
+	return s, nil
+}
+
+func rctxOr(ctx context.Context, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(ctx, d)
+	context.AfterFunc(c, cancel)
+	return c
+}
+
+// checkFilter accepts a subscriber's subject when it equals or covers the
+// consumer's filters (or the consumer has none).
+func checkFilter(filter string, ci *jetstream.ConsumerInfo) error {
+	if filter == "" {
+		return nil
+	}
+	filters := ci.Config.FilterSubjects
+	if ci.Config.FilterSubject != "" {
+		filters = append(filters, ci.Config.FilterSubject)
+	}
+	for _, f := range filters {
+		if !SubjectMatches(filter, f) {
+			return fmt.Errorf("%w: consumer %s reads %s, which %q does not cover",
+				ErrFilterMismatch, ci.Name, strings.Join(filters, ", "), filter)
+		}
+	}
+	return nil
+}
+
+// MaxInFlight is this subscriber's cap on unacknowledged deliveries.
+func (s *Subscription) MaxInFlight() int { return s.max }
+
+// Pull reports whether the consumer is a pull consumer.
+func (s *Subscription) Pull() bool { return s.pull }
+
+// Done is closed when the subscription has ended; Err says why.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err is nil while the subscription runs, then why it ended
+// ([ErrSubscriptionClosed] after Close, [ErrConsumerNotFound] when the
+// consumer was deleted, [ErrUnavailable] when the bridge closed).
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Next returns the next delivery, waiting while none is available or the
+// in-flight cap is reached, until ctx ends or the subscription does.
+func (s *Subscription) Next(ctx context.Context) (*Delivery, error) {
+	for {
+		s.mu.Lock()
+		if s.err != nil {
+			err := s.err
+			s.mu.Unlock()
+			return nil, err
+		}
+		now := time.Now()
+		var next time.Time
+		freed := false
+		for seq, exp := range s.inflight {
+			if !exp.After(now) {
+				delete(s.inflight, seq)
+				freed = true
+			} else if next.IsZero() || exp.Before(next) {
+				next = exp
+			}
+		}
+		if len(s.queue) > 0 && len(s.inflight) < s.max {
+			d := s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			delete(s.queued, d.StreamSeq)
+			s.inflight[d.StreamSeq] = now.Add(s.ackWait)
+			s.mu.Unlock()
+			if freed {
+				signal(s.credit)
+			}
+			return d, nil
+		}
+		s.mu.Unlock()
+		if freed {
+			signal(s.credit)
+		}
+		var timer *time.Timer
+		var expired <-chan time.Time
+		if !next.IsZero() {
+			timer = time.NewTimer(time.Until(next))
+			expired = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.done:
+		case <-s.readable:
+		case <-expired:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// InFlight is how many deliveries await acknowledgement.
+func (s *Subscription) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight)
+}
+
+// Close ends the subscription. Messages received but not handed out are
+// returned to JetStream at once; handed-out, unacked ones come again
+// after the ack wait (they may still be acked, through any instance).
+func (s *Subscription) Close() error {
+	s.end(ErrSubscriptionClosed)
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Subscription) end(why error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.err = why
+	queue := s.queue
+	s.queue, s.queued = nil, nil
+	s.mu.Unlock()
+	s.cancel()
+	for _, sub := range s.subs {
+		_ = sub.Unsubscribe() // fails only when the connection is gone, which unsubscribes too
+	}
+	close(s.done)
+	for _, d := range queue {
+		_ = s.b.AckAsync(d.AckRequest(Nak)) // best effort: otherwise redelivered after the ack wait
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds a received message; a redelivery of a message still
+// queued replaces it.
+func (s *Subscription) enqueue(d *Delivery) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return false
+	}
+	if old, ok := s.queued[d.StreamSeq]; ok {
+		*old = *d
+		return true
+	}
+	delete(s.inflight, d.StreamSeq) // redelivered: the old delivery expired
+	s.queue = append(s.queue, d)
+	s.queued[d.StreamSeq] = d
+	signal(s.readable)
+	return true
+}
+
+// observeAck releases credit for acks seen on the consumer's ack subjects.
+func (s *Subscription) observeAck(m *nats.Msg) {
+	tokens := strings.Split(m.Subject, ".")
+	// v1: $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>
+	// v2: $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<dc>.<sseq>...
+	off := 4
+	if len(tokens) >= 11 {
+		off = 6
+	}
+	if len(tokens) < off+3 {
+		return
+	}
+	seq, err := strconv.ParseUint(tokens[off+1], 10, 64)
+	if err != nil {
+		return
+	}
+	body := string(m.Data)
+	s.mu.Lock()
+	if _, ok := s.inflight[seq]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	if strings.HasPrefix(body, "+WPI") {
+		s.inflight[seq] = time.Now().Add(s.ackWait)
+		s.mu.Unlock()
+		return
+	}
+	delete(s.inflight, seq)
+	s.mu.Unlock()
+	signal(s.readable)
+	signal(s.credit)
+}
+
+func (s *Subscription) receivePush(m *nats.Msg) {
+	if m.Header.Get("Status") != "" {
+		// Idle heartbeat or flow control request of a push consumer.
+		if m.Reply != "" {
+			_ = m.Respond(nil)
+		}
+		return
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return // not a JetStream delivery
+	}
+	d := &Delivery{
+		Stream: s.stream, Consumer: s.name, Subject: m.Subject,
+		StreamSeq: md.Sequence.Stream, ConsumerSeq: md.Sequence.Consumer,
+		Deliveries: md.NumDelivered, Pending: md.NumPending, Time: md.Timestamp,
+		Header: m.Header, Data: m.Data,
+	}
+	if !s.enqueue(d) {
+		_ = m.Nak()
+	}
+}
+
+// pullLoop fetches as many messages as there is credit for.
+func (s *Subscription) pullLoop(ctx context.Context, cons jetstream.Consumer) {
+	defer s.wg.Done()
+	backoff := 50 * time.Millisecond
+	for {
+		s.mu.Lock()
+		free := s.max - len(s.inflight) - len(s.queue)
+		s.mu.Unlock()
+		if free <= 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.credit:
+				continue
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		batch, err := cons.Fetch(min(free, 512), jetstream.FetchContext(fctx), jetstream.FetchHeartbeat(5*time.Second))
+		if err == nil {
+			for m := range batch.Messages() {
+				md, merr := m.Metadata()
+				if merr != nil {
+					continue
+				}
+				d := &Delivery{
+					Stream: s.stream, Consumer: s.name, Subject: m.Subject(),
+					StreamSeq: md.Sequence.Stream, ConsumerSeq: md.Sequence.Consumer,
+					Deliveries: md.NumDelivered, Pending: md.NumPending, Time: md.Timestamp,
+					Header: m.Headers(), Data: m.Data(),
+				}
+				if !s.enqueue(d) {
+					_ = m.Nak()
+				}
+			}
+			err = batch.Error()
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			backoff = 50 * time.Millisecond
+			continue
+		}
+		if err = classify(err); errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
+			s.end(err)
+			return
+		}
+		if errClosed(err) {
+			s.end(fmt.Errorf("%w: connection closed", ErrUnavailable))
+			return
+		}
+		s.b.log.Debug("pull failed; retrying", "stream", s.stream, "consumer", s.name, "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// watchConsumer ends the subscription when its consumer is deleted or
+// the bridge is closed.
+func (s *Subscription) watchConsumer(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(consumerCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.b.nc.IsClosed() {
+			s.end(fmt.Errorf("%w: connection closed", ErrUnavailable))
+			return
+		}
+		rctx, cancel := s.b.ctx(ctx)
+		_, err := s.b.consumerInfo(rctx, s.stream, s.name)
+		cancel()
+		if errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
+			s.end(err)
+			return
+		}
+	}
+}
