@@ -1,0 +1,96 @@
+package h2ws_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/httpmq/httpmq/internal/h2ws"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// echo accepts a WebSocket and echoes messages, reporting the protocol
+// the handshake arrived on.
+func echo(protos chan<- string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := h2ws.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"echo"}})
+		if err != nil {
+			return
+		}
+		protos <- r.Method + " " + r.Proto
+		defer c.CloseNow()
+		c.SetReadLimit(1 << 20)
+		ctx := r.Context()
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, b); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func roundTrip(t *testing.T, url string, client *http.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client, Subprotocols: []string{"echo"}})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	assert.Equal(t, "echo", c.Subprotocol())
+	for _, msg := range []string{"hello", strings.Repeat("x", 200_000)} {
+		require.NoError(t, c.Write(ctx, websocket.MessageText, []byte(msg)))
+		_, got, err := c.Read(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, msg, string(got))
+	}
+	require.NoError(t, c.Close(websocket.StatusNormalClosure, "bye"))
+}
+
+func TestHTTP2TLS(t *testing.T) {
+	protos := make(chan string, 1)
+	srv := httptest.NewUnstartedServer(echo(protos))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tr := h2ws.NewTransport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}, false)
+	defer tr.CloseIdleConnections()
+	roundTrip(t, "wss"+strings.TrimPrefix(srv.URL, "https"), &http.Client{Transport: tr})
+	assert.Equal(t, "CONNECT HTTP/2.0", <-protos)
+}
+
+func TestH2C(t *testing.T) {
+	protos := make(chan string, 1)
+	srv := httptest.NewUnstartedServer(echo(protos))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	defer srv.Close()
+	tr := h2ws.NewTransport(nil, true)
+	defer tr.CloseIdleConnections()
+	roundTrip(t, "ws"+strings.TrimPrefix(srv.URL, "http"), &http.Client{Transport: tr})
+	assert.Equal(t, "CONNECT HTTP/2.0", <-protos)
+}
+
+func TestHTTP1(t *testing.T) {
+	protos := make(chan string, 1)
+	srv := httptest.NewServer(echo(protos))
+	defer srv.Close()
+	roundTrip(t, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	assert.Equal(t, "GET HTTP/1.1", <-protos)
+}
