@@ -56,7 +56,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	key := req.Header.Get("Sec-WebSocket-Key")
 	pr, pw := io.Pipe()
-	c := req.Clone(req.Context())
+	// As with HTTP/1.1, the request's context bounds the handshake only:
+	// the stream lives until the connection is closed.
+	streamCtx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+	stop := context.AfterFunc(req.Context(), cancel)
+	c := req.Clone(streamCtx)
 	c.Method = http.MethodConnect
 	for _, h := range []string{"Upgrade", "Connection", "Sec-WebSocket-Key"} {
 		c.Header.Del(h)
@@ -65,12 +69,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.Body = pr
 	c.ContentLength = -1
 	resp, err := t.t.RoundTrip(c)
+	if !stop() {
+		if err == nil {
+			resp.Body.Close()
+		}
+		pw.Close()
+		return nil, req.Context().Err()
+	}
 	if err != nil {
+		cancel()
 		pw.Close()
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		pw.Close()
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}
 	resp.StatusCode = http.StatusSwitchingProtocols
@@ -78,20 +91,33 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Header.Set("Upgrade", "websocket")
 	resp.Header.Set("Connection", "Upgrade")
 	resp.Header.Set("Sec-WebSocket-Accept", acceptKey(key))
-	resp.Body = &stream{ReadCloser: resp.Body, w: pw}
+	resp.Body = &stream{ReadCloser: resp.Body, w: pw, cancel: cancel}
 	return resp, nil
+}
+
+// cancelBody ends the stream's context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
 }
 
 // stream joins the response body (server → client) and the request
 // body pipe (client → server) into one io.ReadWriteCloser.
 type stream struct {
 	io.ReadCloser
-	w *io.PipeWriter
+	w      *io.PipeWriter
+	cancel context.CancelFunc
 }
 
 func (s *stream) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 func (s *stream) Close() error {
+	defer s.cancel()
 	return errors.Join(s.w.Close(), s.ReadCloser.Close())
 }
 

@@ -1,0 +1,120 @@
+package protocol_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/httpmq/httpmq/protocol"
+)
+
+func TestCodeHTTPStatus(t *testing.T) {
+	cases := []struct {
+		code   protocol.Code
+		status int
+	}{
+		{protocol.CodeBadRequest, 400},
+		{protocol.CodeMalformedFrame, 400},
+		{protocol.CodeUnauthorized, 401},
+		{protocol.CodeForbidden, 403},
+		{protocol.CodeNotFound, 404},
+		{protocol.CodeStreamNotFound, 404},
+		{protocol.CodeMethodNotAllowed, 405},
+		{protocol.CodeStreamExists, 409},
+		{protocol.CodeAckNotPending, 409},
+		{protocol.CodePayloadTooLarge, 413},
+		{protocol.CodeBodyTooLarge, 413},
+		{protocol.CodeRateLimited, 429},
+		{protocol.CodeInternal, 500},
+		{protocol.CodeUnavailable, 503},
+		{protocol.CodeTooManySessions, 503},
+		{protocol.CodeShuttingDown, 503},
+		{protocol.CodeTimeout, 504},
+		{protocol.Code("no_such_code"), 500},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.code), func(t *testing.T) {
+			assert.Equal(t, tc.status, tc.code.HTTPStatus())
+		})
+	}
+}
+
+func TestCodesAreUniqueAndMapped(t *testing.T) {
+	seen := map[protocol.Code]bool{}
+	for _, c := range protocol.Codes() {
+		assert.False(t, seen[c], "duplicate %s", c)
+		seen[c] = true
+		assert.Regexp(t, `^[a-z]+(_[a-z]+)*$`, string(c))
+		if c != protocol.CodeInternal {
+			assert.NotEqual(t, 500, c.HTTPStatus(), "%s has no explicit status", c)
+		}
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	nf := protocol.NewError(protocol.CodeStreamNotFound, `stream "X" not found`)
+	wrapped := fmt.Errorf("subscribe: %w", nf)
+
+	e, ok := protocol.AsError(wrapped)
+	require.True(t, ok)
+	assert.Same(t, nf, e)
+	assert.ErrorIs(t, wrapped, &protocol.Error{Code: protocol.CodeStreamNotFound})
+	assert.NotErrorIs(t, wrapped, &protocol.Error{Code: protocol.CodeConsumerNotFound})
+	assert.Equal(t, `stream_not_found: stream "X" not found`, nf.Error())
+
+	_, ok = protocol.AsError(errors.New("boom"))
+	assert.False(t, ok)
+	internal := protocol.ErrorOf(errors.New("dial tcp 10.0.0.1:4222: secret detail"))
+	assert.Equal(t, protocol.CodeInternal, internal.Code)
+	assert.NotContains(t, internal.Message, "secret")
+	assert.Nil(t, protocol.ErrorOf(nil))
+
+	assert.True(t, protocol.NewError(protocol.CodeUnavailable, "").Retryable)
+	assert.False(t, protocol.NewError(protocol.CodeBadRequest, "").Retryable)
+}
+
+func TestErrorFrame(t *testing.T) {
+	f := protocol.ErrorFrame("7", protocol.NewError(protocol.CodeTimeout, "JetStream did not answer"))
+	assert.Equal(t, &protocol.Frame{Type: protocol.TypeError, ID: "7", Code: protocol.CodeTimeout, Message: "JetStream did not answer", Retryable: true}, f)
+	require.NoError(t, f.Validate())
+	assert.Equal(t, protocol.CodeTimeout, f.Err().Code)
+
+	_, derr := protocol.MsgpackCodec{}.Decode([]byte{0x01})
+	f = protocol.ErrorFrame("", derr)
+	assert.Equal(t, protocol.CodeMalformedFrame, f.Code)
+
+	assert.Nil(t, (&protocol.Frame{Type: protocol.TypeOK, ID: "1"}).Err())
+}
+
+func TestCloseCodes(t *testing.T) {
+	cases := []struct {
+		code      protocol.CloseCode
+		value     int
+		name      string
+		reconnect bool
+	}{
+		{protocol.CloseNormal, 1000, "normal", false},
+		{protocol.CloseGoingAway, 1001, "going_away", true},
+		{protocol.CloseProtocolError, 1002, "protocol_error", false},
+		{protocol.ClosePolicyViolation, 1008, "policy_violation", false},
+		{protocol.CloseMessageTooBig, 1009, "message_too_big", false},
+		{protocol.CloseInternalError, 1011, "internal_error", true},
+		{protocol.CloseSlowConsumer, 4000, "slow_consumer", true},
+		{protocol.CloseTooManySessions, 4001, "too_many_sessions", true},
+		{protocol.CloseIdleTimeout, 4002, "idle_timeout", true},
+		{protocol.CloseUnsupportedSubprotocol, 4003, "unsupported_subprotocol", false},
+		{protocol.CloseAuthExpired, 4004, "auth_expired", true},
+		{protocol.CloseCode(4999), 4999, "close_4999", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.value, int(tc.code))
+			assert.Equal(t, tc.name, tc.code.String())
+			assert.Equal(t, tc.reconnect, tc.code.Reconnect())
+		})
+	}
+	assert.Len(t, protocol.CloseCodes(), len(cases)-1)
+}
