@@ -73,7 +73,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		nats.RetryOnFailedConnect(false),
 		nats.Timeout(timeout),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("NATS disconnected", "err", err)
+			if err != nil { // nil: we closed it
+				log.Warn("NATS disconnected", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())

@@ -90,35 +90,35 @@ func (b *Bridge) CreateConsumer(ctx context.Context, stream string, cfg Consumer
 		}
 		c, err := b.js.CreatePushConsumer(ctx, stream, jc)
 		if err != nil {
-			return nil, b.consumerExists(ctx, stream, cfg, err)
+			return b.consumerExists(ctx, stream, cfg, err)
 		}
 		return fromJSConsumerInfo(c.CachedInfo()), nil
 	}
 	c, err := b.js.CreateConsumer(ctx, stream, jc)
 	if err != nil {
-		return nil, b.consumerExists(ctx, stream, cfg, err)
+		return b.consumerExists(ctx, stream, cfg, err)
 	}
 	return fromJSConsumerInfo(c.CachedInfo()), nil
 }
 
-// consumerExists turns "exists" into success when the existing consumer
-// is what was asked for. Push consumers get a generated deliver subject,
-// so JetStream alone would call every repeat a conflict.
-func (b *Bridge) consumerExists(ctx context.Context, stream string, want ConsumerConfig, err error) error {
+// consumerExists turns "exists" into success, with the existing
+// consumer, when it is what was asked for. Push consumers get a generated
+// deliver subject, so JetStream alone would call every repeat a conflict.
+func (b *Bridge) consumerExists(ctx context.Context, stream string, want ConsumerConfig, err error) (*ConsumerInfo, error) {
 	err = classify(err)
 	if !isErr(err, ErrConsumerExists) || want.DeliverSubject != "" {
-		return err
+		return nil, err
 	}
 	have, gerr := b.Consumer(ctx, stream, want.Name)
 	if gerr != nil {
-		return err
+		return nil, err
 	}
 	hc := have.Config
 	hc.DeliverSubject = ""
 	if fmt.Sprint(normConsumer(hc)) == fmt.Sprint(normConsumer(want)) {
-		return nil
+		return have, nil
 	}
-	return err
+	return nil, err
 }
 
 func normConsumer(c ConsumerConfig) ConsumerConfig {

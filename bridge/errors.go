@@ -30,6 +30,19 @@ var (
 	ErrSubscriptionClosed   = errors.New("subscription closed")
 )
 
+// refusals are JetStream API errors that come with status 500 but mean
+// the request itself cannot be honoured (errors.json in nats-server).
+var refusals = map[jetstream.ErrorCode]bool{
+	10012: true, // consumer create error
+	10028: true, // insufficient memory resources
+	10047: true, // insufficient storage resources
+	10049: true, // stream create error
+	10052: true, // invalid stream config
+	10053: true, // stream limits error
+	10069: true, // stream update error
+	10074: true, // replicas > 1 not supported in non-clustered mode
+}
+
 // classify maps an error from nats.go or the JetStream API onto this
 // package's sentinels, keeping the original text for the human message.
 func classify(err error) error {
@@ -59,7 +72,7 @@ func classify(err error) error {
 		errors.Is(err, jetstream.ErrStreamNameRequired):
 		return fmt.Errorf("%w: %v", ErrInvalidName, err)
 	case errors.As(err, &apiErr):
-		if apiErr.Code >= 400 && apiErr.Code < 500 {
+		if (apiErr.Code >= 400 && apiErr.Code < 500) || refusals[apiErr.ErrorCode] {
 			return fmt.Errorf("%w: %s", ErrInvalidConfig, apiErr.Description)
 		}
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)

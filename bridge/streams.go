@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -178,34 +179,33 @@ func (b *Bridge) PurgeStream(ctx context.Context, name string, opts PurgeOptions
 			return 0, err
 		}
 	}
+	req, _ := json.Marshal(struct {
+		Subject  string `json:"filter,omitempty"`
+		Sequence uint64 `json:"seq,omitempty"`
+		Keep     uint64 `json:"keep,omitempty"`
+	}{opts.Subject, opts.Sequence, opts.Keep}) // cannot fail
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	s, err := b.js.Stream(ctx, name)
+	// A raw request: JetStream's reply says how many were purged, which
+	// nats.go's Purge does not pass on.
+	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.PURGE."+name, req)
 	if err != nil {
 		return 0, classify(err)
 	}
-	before := s.CachedInfo().State.Msgs
-	var popts []jetstream.StreamPurgeOpt
-	if opts.Subject != "" {
-		popts = append(popts, jetstream.WithPurgeSubject(opts.Subject))
+	var resp struct {
+		Purged uint64              `json:"purged"`
+		Error  *jetstream.APIError `json:"error"`
 	}
-	if opts.Sequence > 0 {
-		popts = append(popts, jetstream.WithPurgeSequence(opts.Sequence))
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, fmt.Errorf("%w: purge: %v", ErrUnavailable, err)
 	}
-	if opts.Keep > 0 {
-		popts = append(popts, jetstream.WithPurgeKeep(opts.Keep))
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == jetstream.JSErrCodeStreamNotFound {
+			return 0, fmt.Errorf("%w: %s", ErrStreamNotFound, resp.Error.Description)
+		}
+		return 0, classify(resp.Error)
 	}
-	if err := s.Purge(ctx, popts...); err != nil {
-		return 0, classify(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, classify(err)
-	}
-	if info.State.Msgs > before {
-		return 0, nil
-	}
-	return before - info.State.Msgs, nil
+	return resp.Purged, nil
 }
 
 // StoredMessage reads one message of a stream by its sequence.

@@ -1,0 +1,77 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/julienschmidt/httprouter"
+)
+
+// purgeRequest is the optional body of POST …/purge (extension). Empty
+// purges everything.
+type purgeRequest struct {
+	// Subject purges only messages on this subject (wildcards allowed).
+	Subject string `json:"subject"`
+	// Sequence purges messages below this sequence.
+	Sequence uint64 `json:"sequence"`
+	// Keep keeps this many of the newest messages.
+	Keep uint64 `json:"keep"`
+}
+
+func (a *api) purgeStream(r *http.Request, ps httprouter.Params) (any, error) {
+	name := ps.ByName("stream")
+	var req purgeRequest
+	opts := a.decode
+	opts.AllowEmpty = true
+	if err := httpx.DecodeJSON(r, &req, opts); err != nil {
+		return nil, err
+	}
+	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
+		return nil, err
+	}
+	if err := validName("stream", name); err != nil {
+		return nil, err
+	}
+	if req.Subject != "" {
+		if err := validSubjects("subject", []string{req.Subject}); err != nil {
+			return nil, err
+		}
+	}
+	if req.Sequence > 0 && req.Keep > 0 {
+		return nil, badRequest("sequence and keep are exclusive")
+	}
+	n, err := a.bridge.PurgeStream(r.Context(), name, bridge.PurgeOptions{
+		Subject: req.Subject, Sequence: req.Sequence, Keep: req.Keep,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Purged uint64 `json:"purged"`
+	}{n}, nil
+}
+
+// getMessage reads one stored message by its stream sequence (extension).
+func (a *api) getMessage(r *http.Request, ps httprouter.Params) (any, error) {
+	name := ps.ByName("stream")
+	if err := a.allow(r, auth.AdminRead, name, ""); err != nil {
+		return nil, err
+	}
+	if err := validName("stream", name); err != nil {
+		return nil, err
+	}
+	seq, err := strconv.ParseUint(ps.ByName("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		return nil, badRequest("sequence %q is not a positive integer", ps.ByName("seq"))
+	}
+	m, err := a.bridge.StoredMessage(r.Context(), name, seq)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		Message storedMessage `json:"message"`
+	}{toStoredMessage(m)}, nil
+}

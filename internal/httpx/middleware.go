@@ -1,0 +1,134 @@
+package httpx
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/httpmq/httpmq/internal/auth"
+)
+
+// Options configure [Wrap]. The zero value is usable.
+type Options struct {
+	// Logger receives the access log and internal errors. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Gate identifies every request once ([auth.Gate.Identify]); handlers
+	// then call Gate.Check. Nil allows everyone as anonymous.
+	Gate *auth.Gate
+}
+
+// Wrap puts h behind the middleware every httpmq REST request passes:
+//
+//   - the request id: the client's Httpmq-Request-ID when acceptable
+//     (see [MaxRequestIDLen]), else a generated one; stored in the
+//     context ([RequestID]) and echoed in the answer's header and body;
+//   - a request-scoped logger carrying the id ([Logger]);
+//   - one access-log line per request (method, path, status, bytes,
+//     duration, request id): debug for success, info for client errors,
+//     warn for server errors;
+//   - identity: Gate.Identify once; a failure answers 401 unauthorized
+//     (or what [Classify] makes of the error) without calling h.
+//
+// The ResponseWriter h sees keeps Flush and Hijack, and ResponseController
+// reaches the original through Unwrap, so streaming handlers work.
+func Wrap(h http.Handler, opts Options) http.Handler {
+	base := opts.Logger
+	if base == nil {
+		base = slog.Default()
+	}
+	gate := opts.Gate
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestIDFrom(r.Header.Get(RequestIDHeader))
+		log := base.With("request_id", id)
+		ctx := context.WithValue(WithRequestID(r.Context(), id), loggerKey{}, log)
+		r = r.WithContext(ctx)
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			level := slog.LevelDebug
+			switch {
+			case rec.status >= 500:
+				level = slog.LevelWarn
+			case rec.status >= 400:
+				level = slog.LevelInfo
+			}
+			log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+		}()
+		ictx, err := gate.Identify(r)
+		if err != nil {
+			if !errors.Is(err, auth.ErrUnauthenticated) && Classify(err).Code.HTTPStatus() == http.StatusInternalServerError {
+				err = fmt.Errorf("%w: %v", auth.ErrUnauthenticated, err)
+			}
+			WriteError(rec, r, err)
+			return
+		}
+		h.ServeHTTP(rec, r.WithContext(ictx))
+	})
+}
+
+type loggerKey struct{}
+
+// Logger returns the request-scoped logger [Wrap] stored in ctx, or
+// slog.Default().
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// recorder notes the status and size of an answer for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rw *recorder) WriteHeader(status int) {
+	if rw.status == 0 {
+		rw.status = status
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher when the underlying writer does.
+func (rw *recorder) Flush() {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	_ = http.NewResponseController(rw.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker when the underlying writer does.
+func (rw *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(rw.ResponseWriter).Hijack()
+	if err == nil && rw.status == 0 {
+		rw.status = http.StatusSwitchingProtocols
+	}
+	return c, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// written reports whether w (as wrapped by Wrap) has sent its header.
+func written(w http.ResponseWriter) bool {
+	rw, ok := w.(*recorder)
+	return ok && rw.status != 0
+}
