@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 x/net/http2.Transport is deprecated in favour of net/http's, which refuses the :protocol pseudo-header RFC 8441 needs.
+
 package h2ws
 
 import (

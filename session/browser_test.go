@@ -1,0 +1,174 @@
+package session_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/testenv"
+	"github.com/httpmq/httpmq/session"
+)
+
+// browserPage opens a session the way a web app does, with the JSON
+// subprotocol, then subscribes, publishes, receives, acks and reports
+// what happened to /result.
+const browserPage = `<!doctype html>
+<meta charset="utf-8">
+<title>httpmq browser test</title>
+<script>
+const steps = [];
+function report(ok, detail) {
+  fetch("/result", {method: "POST", body: JSON.stringify({ok, detail, steps})});
+}
+const ws = new WebSocket(WS_URL, "httpmq.v1.json");
+const text = "hello from chromium";
+ws.onerror = () => steps.push("error event");
+ws.onclose = (ev) => { if (!window.done) report(false, "closed " + ev.code + " " + ev.reason); };
+ws.onmessage = (ev) => {
+  const f = JSON.parse(ev.data);
+  steps.push(f.type + (f.id ? ":" + f.id : ""));
+  if (f.type === "hello") {
+    if (ws.protocol !== "httpmq.v1.json") return report(false, "subprotocol " + ws.protocol);
+    ws.send(JSON.stringify({type: "subscribe", id: "1", sub: "b", stream: "S", consumer: "c", max_inflight: 1}));
+  } else if (f.type === "ok" && f.id === "1") {
+    ws.send(JSON.stringify({type: "publish", id: "2", subject: "s.browser", data: btoa(text)}));
+  } else if (f.type === "msg") {
+    if (atob(f.data) !== text || f.subject !== "s.browser") return report(false, "bad delivery " + ev.data);
+    ws.send(JSON.stringify({type: "ack", id: "3", stream: f.stream, consumer: f.consumer,
+      stream_seq: f.stream_seq, consumer_seq: f.consumer_seq}));
+  } else if (f.type === "ok" && f.id === "3") {
+    window.done = true;
+    report(true, "");
+    ws.close(1000, "done");
+  } else if (f.type === "error") {
+    report(false, ev.data);
+  }
+};
+</script>
+`
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("HTTPMQ_CHROMIUM")
+	if path == "" {
+		path, _ = exec.LookPath("chromium")
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed; .ci/run installs it")
+		}
+		t.Skip("chromium is not installed (apt-get install chromium, or set HTTPMQ_CHROMIUM)")
+	}
+	return path
+}
+
+type browserResult struct {
+	OK     bool     `json:"ok"`
+	Detail string   `json:"detail"`
+	Steps  []string `json:"steps"`
+}
+
+// TestBrowser: headless Chromium loads a page and opens
+// new WebSocket(...) to the session endpoint, over HTTP/2 (where it must
+// use extended CONNECT) and over HTTP/1.1 (Upgrade).
+func TestBrowser(t *testing.T) {
+	bin := chromium(t)
+	for _, tc := range []struct {
+		name, want string
+		tls        bool
+	}{
+		{"HTTP/2", "CONNECT HTTP/2.0", true},
+		{"HTTP/1.1", "GET HTTP/1.1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testenv.New(t, testenv.Options{})
+			stream(t, env.Bridge, "S", "s.>")
+			consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c"})
+			sessions := session.New(session.Options{Broker: env.Bridge, Logger: testenv.Logger()})
+			results := make(chan browserResult, 1)
+			var mu sync.Mutex
+			var seen []string
+			var wsURL string
+			mux := http.NewServeMux()
+			mux.HandleFunc("/v1/session", func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.Method+" "+r.Proto)
+				mu.Unlock()
+				sessions.ServeHTTP(w, r)
+			})
+			mux.HandleFunc("/result", func(w http.ResponseWriter, r *http.Request) {
+				var res browserResult
+				b, _ := io.ReadAll(r.Body)
+				if err := json.Unmarshal(b, &res); err != nil {
+					res = browserResult{Detail: "bad result: " + string(b)}
+				}
+				select {
+				case results <- res:
+				default:
+				}
+			})
+			mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				mu.Lock()
+				page := strings.Replace(browserPage, "WS_URL", fmt.Sprintf("%q", wsURL), 1)
+				mu.Unlock()
+				fmt.Fprint(w, page)
+			})
+			ts := httptest.NewUnstartedServer(mux)
+			mu.Lock()
+			if tc.tls {
+				ts.EnableHTTP2 = true
+				ts.StartTLS()
+				wsURL = "wss" + strings.TrimPrefix(ts.URL, "https") + "/v1/session"
+			} else {
+				ts.Start()
+				wsURL = "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/session"
+			}
+			mu.Unlock()
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = sessions.Shutdown(ctx)
+				ts.Close()
+			})
+
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+				"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+				"--ignore-certificate-errors", "--user-data-dir="+t.TempDir(), ts.URL+"/")
+			out := &strings.Builder{}
+			cmd.Stdout, cmd.Stderr = out, out
+			require.NoError(t, cmd.Start())
+			defer func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}()
+			select {
+			case res := <-results:
+				require.True(t, res.OK, "page failed: %s (steps %v)", res.Detail, res.Steps)
+			case <-ctx.Done():
+				t.Fatalf("no result from the browser; its output:\n%s", out.String())
+			}
+			mu.Lock()
+			assert.Equal(t, []string{tc.want}, seen)
+			mu.Unlock()
+			ci, err := env.Bridge.Consumer(testenv.Context(t), "S", "c")
+			require.NoError(t, err)
+			assert.Equal(t, uint64(1), ci.AckFloor.Stream, "the page's ack reached JetStream")
+		})
+	}
+}

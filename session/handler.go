@@ -1,0 +1,252 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+)
+
+// Options configure a [Handler]. Every zero value has a sensible default,
+// given on the field.
+type Options struct {
+	// Broker is JetStream. Required.
+	Broker Broker
+	// Gate authenticates the handshake and authorizes every command.
+	// Default: allow everything.
+	Gate *auth.Gate
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// MaxFrameBytes is the largest frame a client may send; a larger one
+	// closes the session with 1009. Default 2 MiB (a 1 MiB payload in
+	// base64 JSON, with room to spare).
+	MaxFrameBytes int64
+	// MaxSubscriptions per session. Default 1024.
+	MaxSubscriptions int
+	// MaxSessions per server; handshakes beyond it are refused with 503
+	// too_many_sessions. Default 10,000.
+	MaxSessions int
+	// OutboundQueue is how many frames may wait to be written to one
+	// client. Default 256.
+	OutboundQueue int
+	// SlowConsumerTimeout is how long the outbound queue may stay full
+	// before the session is closed with 4000 slow_consumer. Default 30s.
+	SlowConsumerTimeout time.Duration
+	// PingInterval between WebSocket pings from the server; a peer that
+	// does not answer one within the next interval is closed with 4002
+	// idle_timeout. Default 20s.
+	PingInterval time.Duration
+	// MaxPending bounds the publishes and confirmed acks one session may
+	// have in flight at once; further commands wait. Default 256.
+	MaxPending int
+	// OriginPatterns lists the hosts, besides the request's own, whose
+	// pages may open sessions (websocket.AcceptOptions.OriginPatterns).
+	// Default: same origin only.
+	OriginPatterns []string
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxSubscriptions, 1024)
+	def(&o.MaxSessions, 10_000)
+	def(&o.OutboundQueue, 256)
+	def(&o.MaxPending, 256)
+	if o.MaxFrameBytes <= 0 {
+		o.MaxFrameBytes = 2 << 20
+	}
+	if o.SlowConsumerTimeout <= 0 {
+		o.SlowConsumerTimeout = 30 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 20 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Handler accepts WebSocket sessions. It is safe for concurrent use.
+type Handler struct {
+	opts  Options
+	log   *slog.Logger
+	count atomic.Int64
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+// New returns a Handler. Mount it for GET and CONNECT.
+func New(opts Options) *Handler {
+	opts = opts.withDefaults()
+	return &Handler{opts: opts, log: opts.Logger, sessions: map[*session]struct{}{}}
+}
+
+// Sessions is the number of open sessions.
+func (h *Handler) Sessions() int { return int(h.count.Load()) }
+
+// Stats is a snapshot of what the sessions hold, for dashboards and tests.
+type Stats struct {
+	Sessions      int
+	Subscriptions int
+	// Queued frames waiting to be written, over all sessions; MaxQueued
+	// is the most any one session has.
+	Queued, MaxQueued int
+	// InFlight deliveries awaiting acknowledgement, over all sessions.
+	InFlight int
+}
+
+// Stats returns a snapshot of the open sessions.
+func (h *Handler) Stats() Stats {
+	h.mu.Lock()
+	all := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	st := Stats{Sessions: len(all)}
+	for _, s := range all {
+		q := len(s.out)
+		st.Queued += q
+		st.MaxQueued = max(st.MaxQueued, q)
+		s.mu.Lock()
+		st.Subscriptions += len(s.subs)
+		for _, sub := range s.subs {
+			st.InFlight += sub.bs.InFlight()
+		}
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// ServeHTTP performs the handshake and runs the session until it ends.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodConnect:
+		w.Header().Set("Allow", "GET, CONNECT")
+		httpx.WriteError(w, r, httpx.NewError(protocol.CodeMethodNotAllowed, "sessions are opened with GET (HTTP/1.1) or CONNECT (HTTP/2)", ""))
+		return
+	case r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		w.Header().Set("Upgrade", "websocket")
+		httpx.WriteError(w, r, httpx.NewError(protocol.CodeBadRequest,
+			"this is a WebSocket endpoint", "open it with a WebSocket client; see docs/protocol.md"))
+		return
+	}
+	ctx, err := h.opts.Gate.Identify(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	r = r.WithContext(ctx)
+	codec, ok := negotiate(r)
+	if !ok {
+		httpx.WriteError(w, r, httpx.NewError(protocol.CodeBadRequest,
+			"no supported WebSocket subprotocol offered",
+			"offer one of "+strings.Join(protocol.Subprotocols(), ", ")+" in Sec-WebSocket-Protocol"))
+		return
+	}
+	if n := h.count.Add(1); n > int64(h.opts.MaxSessions) {
+		h.count.Add(-1)
+		httpx.WriteError(w, r, httpx.NewError(protocol.CodeTooManySessions, "the server is at its session limit", ""))
+		return
+	}
+	defer h.count.Add(-1)
+
+	conn, err := h2ws.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:   []string{codec.Name()},
+		OriginPatterns: h.opts.OriginPatterns,
+	})
+	if err != nil {
+		h.log.Debug("WebSocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		return // Accept answered the client
+	}
+	s := newSession(h, conn, codec, r)
+	if !h.register(s) {
+		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), protocol.CloseGoingAway.String())
+		return
+	}
+	defer h.unregister(s)
+	s.run()
+}
+
+// negotiate picks the first subprotocol the client offers that we speak.
+func negotiate(r *http.Request) (protocol.Codec, bool) {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if slices.Contains(protocol.Subprotocols(), p) {
+				return protocol.CodecFor(p)
+			}
+		}
+	}
+	return nil, false
+}
+
+func (h *Handler) register(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
+	h.sessions[s] = struct{}{}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) unregister(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// Shutdown closes every session with 1001 going away and refuses new
+// ones, then waits until the sessions are gone or ctx ends.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	all := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.closeWith(protocol.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,236 @@
+package session_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/internal/testenv"
+	"github.com/httpmq/httpmq/protocol"
+	"github.com/httpmq/httpmq/session"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// transport is how a test client reaches the server.
+type transport string
+
+const (
+	http1 transport = "HTTP/1.1"
+	h2tls transport = "HTTP/2 TLS"
+	h2c   transport = "h2c"
+)
+
+var transports = []transport{http1, h2tls, h2c}
+
+// server is a session handler on a real HTTP server, recording the
+// protocol of every handshake it sees.
+type server struct {
+	*session.Handler
+	URL    string
+	client *http.Client
+	mu     sync.Mutex
+	protos []string
+}
+
+func (s *server) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.protos...)
+}
+
+func startServer(t *testing.T, tr transport, opts session.Options) *server {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testenv.Logger()
+	}
+	s := &server{Handler: session.New(opts)}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.protos = append(s.protos, r.Method+" "+r.Proto)
+		s.mu.Unlock()
+		s.Handler.ServeHTTP(w, r)
+	})
+	var ts *httptest.Server
+	switch tr {
+	case http1:
+		ts = httptest.NewServer(h)
+		s.URL = "ws" + strings.TrimPrefix(ts.URL, "http")
+	case h2tls:
+		ts = httptest.NewUnstartedServer(h)
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+		pool := ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+		rt := h2ws.NewTransport(&tls.Config{RootCAs: pool}, false)
+		t.Cleanup(rt.CloseIdleConnections)
+		s.client = &http.Client{Transport: rt}
+		s.URL = "wss" + strings.TrimPrefix(ts.URL, "https")
+	case h2c:
+		ts = httptest.NewUnstartedServer(h)
+		ts.Config.Protocols = new(http.Protocols)
+		ts.Config.Protocols.SetHTTP1(true)
+		ts.Config.Protocols.SetUnencryptedHTTP2(true)
+		ts.Start()
+		rt := h2ws.NewTransport(nil, true)
+		t.Cleanup(rt.CloseIdleConnections)
+		s.client = &http.Client{Transport: rt}
+		s.URL = "ws" + strings.TrimPrefix(ts.URL, "http")
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, s.Shutdown(ctx))
+		ts.Close()
+	})
+	return s
+}
+
+// client is a test's end of a session.
+type client struct {
+	t     *testing.T
+	conn  *websocket.Conn
+	codec protocol.Codec
+	hello *protocol.Frame
+	// backlog holds frames that arrived while call waited for a reply.
+	backlog []*protocol.Frame
+}
+
+func dial(t *testing.T, s *server, subprotocol string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, s.URL, &websocket.DialOptions{HTTPClient: s.client, Subprotocols: []string{subprotocol}})
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.CloseNow() })
+	conn.SetReadLimit(8 << 20)
+	codec, ok := protocol.CodecFor(conn.Subprotocol())
+	require.True(t, ok, "server chose %q", conn.Subprotocol())
+	c := &client{t: t, conn: conn, codec: codec}
+	c.hello = c.recv()
+	require.Equal(t, protocol.TypeHello, c.hello.Type)
+	return c
+}
+
+func (c *client) send(f *protocol.Frame) {
+	c.t.Helper()
+	b, err := c.codec.Encode(f)
+	require.NoError(c.t, err)
+	c.sendRaw(b)
+}
+
+func (c *client) sendRaw(b []byte) {
+	c.t.Helper()
+	typ := websocket.MessageText
+	if c.codec.Binary() {
+		typ = websocket.MessageBinary
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(c.t, c.conn.Write(ctx, typ, b))
+}
+
+func (c *client) recv() *protocol.Frame {
+	c.t.Helper()
+	f, err := c.tryRecv(10 * time.Second)
+	require.NoError(c.t, err)
+	return f
+}
+
+func (c *client) tryRecv(within time.Duration) (*protocol.Frame, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.codec.Decode(b)
+}
+
+// call sends a command and returns its reply; other frames arriving
+// meanwhile go to the backlog, for next.
+func (c *client) call(f *protocol.Frame) (*protocol.Frame, []*protocol.Frame) {
+	c.t.Helper()
+	c.send(f)
+	for {
+		r := c.recv()
+		if r.ID == f.ID && (r.Type == protocol.TypeOK || r.Type == protocol.TypeError || r.Type == protocol.TypePong) {
+			return r, nil
+		}
+		c.backlog = append(c.backlog, r)
+	}
+}
+
+func (c *client) ok(f *protocol.Frame) *protocol.Frame {
+	c.t.Helper()
+	r, _ := c.call(f)
+	require.Equal(c.t, protocol.TypeOK, r.Type, "reply to %s: %+v", f.Type, r)
+	return r
+}
+
+func (c *client) fails(f *protocol.Frame, code protocol.Code) *protocol.Frame {
+	c.t.Helper()
+	r, _ := c.call(f)
+	require.Equal(c.t, protocol.TypeError, r.Type, "reply to %s: %+v", f.Type, r)
+	require.Equal(c.t, code, r.Code, "reply to %s: %+v", f.Type, r)
+	return r
+}
+
+// next returns the next delivery.
+func (c *client) next() *protocol.Frame {
+	c.t.Helper()
+	for len(c.backlog) > 0 {
+		f := c.backlog[0]
+		c.backlog = c.backlog[1:]
+		if f.Type == protocol.TypeMsg {
+			return f
+		}
+	}
+	for {
+		f := c.recv()
+		if f.Type == protocol.TypeMsg {
+			return f
+		}
+	}
+}
+
+// closed reads until the connection closes and returns the close code.
+func (c *client) closed() websocket.StatusCode {
+	c.t.Helper()
+	for {
+		_, err := c.tryRecv(10 * time.Second)
+		if err != nil {
+			code := websocket.CloseStatus(err)
+			require.NotEqual(c.t, websocket.StatusCode(-1), code, "not a close: %v", err)
+			return code
+		}
+	}
+}
+
+func stream(t *testing.T, b *bridge.Bridge, name string, subjects ...string) {
+	t.Helper()
+	_, err := b.CreateStream(testenv.Context(t), bridge.StreamConfig{Name: name, Subjects: subjects})
+	require.NoError(t, err)
+}
+
+func consumer(t *testing.T, b *bridge.Bridge, s string, c bridge.ConsumerConfig) {
+	t.Helper()
+	_, err := b.CreateConsumer(testenv.Context(t), s, c)
+	require.NoError(t, err)
+}
+
+func websocketDial(url, subprotocol string) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subprotocol}})
+}

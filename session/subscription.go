@@ -1,0 +1,48 @@
+package session
+
+import (
+	"errors"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+)
+
+// subscription pumps one bridge subscription's deliveries into its
+// session's outbound queue.
+type subscription struct {
+	s  *session
+	id string
+	bs *bridge.Subscription
+}
+
+func (sub *subscription) pump() {
+	s := sub.s
+	defer s.wg.Done()
+	for {
+		d, err := sub.bs.Next(s.ctx)
+		if err != nil {
+			if s.ctx.Err() == nil && !errorsIsClosed(err) {
+				// The server ended it (consumer deleted, NATS gone).
+				s.forget(sub)
+				e := httpx.Classify(err)
+				s.send(&protocol.Frame{Type: protocol.TypeClosed, Sub: sub.id, Code: e.Code, Message: e.Message, Detail: e.Detail})
+			}
+			_ = sub.bs.Close()
+			return
+		}
+		if !s.send(&protocol.Frame{
+			Type: protocol.TypeMsg, Sub: sub.id, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
+			StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
+			Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
+		}) {
+			_ = sub.bs.Close()
+			return
+		}
+	}
+}
+
+// stop ends the subscription; the pump exits.
+func (sub *subscription) stop() { _ = sub.bs.Close() }
+
+func errorsIsClosed(err error) bool { return errors.Is(err, bridge.ErrSubscriptionClosed) }
