@@ -1,0 +1,64 @@
+# httpmq developer tasks. "make" alone lists them.
+
+GO          ?= go
+BIN         ?= bin/httpmq
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+FUZZTIME    ?= 20s
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+ARGS        ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test test-deps lint fmt doc fuzz clean
+
+help: ## Display this help screen
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "%-12s %s\n", $$1, $$2}'
+
+build: ## Build the httpmq binary into bin/httpmq
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/httpmq
+
+run: ## Run "httpmq serve" (embedded JetStream in ./data); pass flags with ARGS="..."
+	$(GO) run ./cmd/httpmq serve $(ARGS)
+
+test: test-deps ## Run every test with the race detector (installs Chromium for the browser tests if missing)
+	$(GO) test -race -count=1 ./...
+
+test-deps: ## Install what the tests need beyond Go: Debian's chromium (needs root; otherwise browser tests skip)
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$HTTPMQ_CHROMIUM" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else \
+			echo "chromium not found: the browser tests will skip (apt-get install chromium, or set HTTPMQ_CHROMIUM)"; \
+		fi; \
+	fi
+
+lint: ## Check formatting (gofmt), go vet and staticcheck
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed (make fmt):"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep -q "($(STATICCHECK_VERSION:v%=%))"; then \
+		echo "installing staticcheck $(STATICCHECK_VERSION)"; \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
+	fi
+	"$(STATICCHECK)" ./...
+
+fmt: ## Format every Go file (gofmt -w)
+	gofmt -w .
+
+doc: ## List the documentation and check the OpenAPI contract test
+	@cat docs/README.md
+	@echo
+	$(GO) test -count=1 -run 'OpenAPI' ./admin/...
+
+fuzz: ## Run each fuzz target for FUZZTIME (default 20s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean: ## Remove build output (bin/) and the default data directory (./data)
+	rm -rf bin data
