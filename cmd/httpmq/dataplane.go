@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/httpmq/httpmq/dataplane"
+	"github.com/httpmq/httpmq/session"
+)
+
+// sessionPath is where WebSocket sessions are accepted on the dataplane
+// listener (GET for HTTP/1.1 Upgrade, CONNECT for HTTP/2).
+const sessionPath = "/v1/session"
+
+// dataplaneHandler is the dataplane API: the REST dataplane (publish,
+// subscribe, ack under /v1/data/) and the WebSocket sessions
+// (/v1/session). Both are ended at shutdown by hooks: http.Server.Shutdown
+// waits for neither long-lived REST streams nor hijacked WebSockets.
+func dataplaneHandler(d deps) http.Handler {
+	rest := dataplane.New(dataplane.Options{
+		Bridge:    d.bridge,
+		Gate:      d.gate,
+		Logger:    d.log.With("api", "dataplane"),
+		Heartbeat: d.cfg.Heartbeat,
+	})
+	sessions := session.New(session.Options{
+		Broker:              d.bridge,
+		Gate:                d.gate,
+		Logger:              d.log.With("api", "session"),
+		MaxFrameBytes:       int64(d.cfg.MaxFrame),
+		MaxSubscriptions:    d.cfg.MaxSubscriptions,
+		MaxSessions:         d.cfg.MaxSessions,
+		OutboundQueue:       d.cfg.OutboundQueue,
+		SlowConsumerTimeout: d.cfg.SlowConsumerTimeout,
+		PingInterval:        d.cfg.PingInterval,
+		OriginPatterns:      d.cfg.AllowedOrigins,
+	})
+	d.onShutdown.Add(func(ctx context.Context) { _ = sessions.Shutdown(ctx) })
+	d.onShutdown.Add(func(ctx context.Context) { _ = rest.Shutdown(ctx) })
+	// Not http.ServeMux: it treats CONNECT requests by host, and HTTP/2
+	// extended CONNECT is routed by path like any request.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == sessionPath {
+			sessions.ServeHTTP(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,198 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Defaults for the zero fields of [Options].
+const (
+	DefaultHeartbeat    = 15 * time.Second
+	DefaultWriteTimeout = 30 * time.Second
+	DefaultMaxInFlight  = 1
+)
+
+// Bridge is what the dataplane needs of JetStream; *bridge.Bridge
+// implements it.
+type Bridge interface {
+	Publish(ctx context.Context, m bridge.Message) (bridge.PubAck, error)
+	MaxPayload() int64
+	Subscribe(ctx context.Context, o bridge.SubscribeOptions) (*bridge.Subscription, error)
+	Ack(ctx context.Context, a bridge.AckRequest) error
+	Ready(ctx context.Context) error
+}
+
+var _ Bridge = (*bridge.Bridge)(nil)
+
+// Options configure [New]. Every field but Bridge has a usable zero value.
+type Options struct {
+	// Bridge is the JetStream connection. Required.
+	Bridge Bridge
+	// Gate identifies every request and authorizes each publish,
+	// subscribe and ack. Nil allows everything.
+	Gate *auth.Gate
+	// Logger receives the access log and internal errors. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Heartbeat is how long a subscription stream may stay silent before
+	// the server writes a heartbeat. Default [DefaultHeartbeat]; negative
+	// disables heartbeats.
+	Heartbeat time.Duration
+	// WriteTimeout bounds each write to a subscriber: a client that reads
+	// nothing for this long is dropped (its unacked messages are
+	// redelivered after the ack wait). It replaces the server's own
+	// WriteTimeout for subscription streams, which would otherwise cut
+	// every stream at a fixed age. Default [DefaultWriteTimeout].
+	WriteTimeout time.Duration
+	// MaxBodyBytes bounds a publish request body; a larger one answers 413
+	// body_too_large. Default: what NATS's max payload needs in the
+	// body's encoding, a larger body answering 413 payload_too_large.
+	MaxBodyBytes int64
+	// DefaultMaxInFlight is a subscriber's cap on unacknowledged messages
+	// when the request has no max_msg_inflight. Default
+	// [DefaultMaxInFlight], the original httpmq's.
+	DefaultMaxInFlight int
+}
+
+// Handler is the REST dataplane. It is safe for concurrent use.
+type Handler struct {
+	b            Bridge
+	gate         *auth.Gate
+	log          *slog.Logger
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	maxBody      int64
+	maxInFlight  int
+	http         http.Handler
+
+	mu      sync.Mutex
+	closed  bool
+	streams map[*stream]struct{}
+}
+
+// New returns the dataplane handler, with the request-id, access-log and
+// identity middleware of internal/httpx already applied.
+func New(opts Options) *Handler {
+	h := &Handler{
+		b: opts.Bridge, gate: opts.Gate, log: opts.Logger,
+		heartbeat: opts.Heartbeat, writeTimeout: opts.WriteTimeout,
+		maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight,
+		streams: map[*stream]struct{}{},
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.heartbeat == 0 {
+		h.heartbeat = DefaultHeartbeat
+	}
+	if h.writeTimeout <= 0 {
+		h.writeTimeout = DefaultWriteTimeout
+	}
+	if h.maxInFlight <= 0 {
+		h.maxInFlight = DefaultMaxInFlight
+	}
+	r := httpx.NewRouter()
+	r.GET("/v1/data/alive", h.alive)
+	r.GET("/v1/data/ready", h.ready)
+	r.POST("/v1/data/subject/:subject", h.publish)
+	r.GET("/v1/data/stream/:stream/consumer/:consumer", h.subscribe)
+	for route := range ackRoutes {
+		r.POST("/v1/data/stream/:stream/consumer/:consumer/"+route, h.ack(route))
+	}
+	h.http = httpx.Wrap(r, httpx.Options{Logger: h.log, Gate: opts.Gate})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.http.ServeHTTP(w, r) }
+
+// errShuttingDown ends subscription streams at shutdown.
+var errShuttingDown = httpx.NewError(protocol.CodeShuttingDown, "the server is shutting down",
+	"subscribe again, to another instance if need be; unacked messages are redelivered after the ack wait")
+
+// Shutdown ends every subscription stream with a final shutting_down line
+// and refuses new subscriptions with 503. It returns once every stream
+// has ended, or with ctx's error when ctx ends first. Publishes and acks
+// keep working: http.Server.Shutdown takes care of those.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	open := make([]*stream, 0, len(h.streams))
+	for s := range h.streams {
+		s.cancel(errShuttingDown)
+		open = append(open, s)
+	}
+	h.mu.Unlock()
+	for _, s := range open {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return fmt.Errorf("dataplane shutdown: %d subscription streams still open: %w", h.ActiveSubscriptions(), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Close is Shutdown bounded by the write timeout: a stream whose client
+// does not read ends at the latest then. Close is idempotent.
+func (h *Handler) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), h.writeTimeout+time.Second)
+	defer cancel()
+	return h.Shutdown(ctx)
+}
+
+// ActiveSubscriptions is the number of open subscription streams.
+func (h *Handler) ActiveSubscriptions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.streams)
+}
+
+// register adds a stream unless the handler is shutting down.
+func (h *Handler) register(s *stream) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return errShuttingDown
+	}
+	h.streams[s] = struct{}{}
+	return nil
+}
+
+// unregister removes a stream that has ended.
+func (h *Handler) unregister(s *stream) {
+	h.mu.Lock()
+	delete(h.streams, s)
+	h.mu.Unlock()
+	close(s.done)
+}
+
+// alive answers 200 as long as the process serves HTTP.
+func (h *Handler) alive(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	httpx.OK(w, r, nil)
+}
+
+// ready answers 200 when NATS is connected and JetStream answers, else
+// 503 unavailable, within the bridge's request timeout.
+func (h *Handler) ready(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := h.b.Ready(r.Context()); err != nil {
+		if !errors.Is(err, bridge.ErrUnavailable) {
+			// Whatever went wrong, the answer is "not ready", never 500.
+			err = fmt.Errorf("%w: %v", bridge.ErrUnavailable, err)
+		}
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.OK(w, r, nil)
+}

@@ -1,0 +1,196 @@
+package dataplane
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+	"github.com/julienschmidt/httprouter"
+)
+
+// Request headers and query parameters of a publish.
+const (
+	// EncodingHeader says how the publish body is encoded: "base64" (the
+	// default, whatever the Content-Type) or "raw" (published as is). The
+	// query parameter "encoding" says the same.
+	EncodingHeader = "Httpmq-Body-Encoding"
+	// MsgIDHeader carries a message id; JetStream stores a message only
+	// once per id within the stream's duplicate window.
+	MsgIDHeader = "Httpmq-Msg-Id"
+	// HeaderPrefix marks request headers that become NATS message headers:
+	// "Httpmq-Header-X-Trace: abc" publishes the header "X-Trace: abc".
+	HeaderPrefix = "Httpmq-Header-"
+)
+
+// Body encodings of a publish.
+const (
+	EncodingBase64 = "base64"
+	EncodingRaw    = "raw"
+)
+
+// publish handles POST /v1/data/subject/:subject.
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	subject := ps.ByName("subject")
+	if err := h.gate.Check(r.Context(), auth.Action{Kind: auth.Publish, Subject: subject}); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if err := bridge.ValidateSubject(subject, false); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	m, err := h.message(w, r, subject)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	ack, err := h.b.Publish(r.Context(), m)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.OK(w, r, PublishResult{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate})
+}
+
+// message builds what to publish from the request.
+func (h *Handler) message(w http.ResponseWriter, r *http.Request, subject string) (bridge.Message, error) {
+	m := bridge.Message{Subject: subject, MsgID: r.Header.Get(MsgIDHeader)}
+	header, err := natsHeader(r.Header)
+	if err != nil {
+		return m, err
+	}
+	m.Header = header
+	encoding, err := bodyEncoding(r)
+	if err != nil {
+		return m, err
+	}
+	body, err := h.readBody(w, r, encoding)
+	if err != nil {
+		return m, err
+	}
+	if encoding == EncodingRaw {
+		m.Data = body
+		return m, nil
+	}
+	m.Data, err = decodeBase64(body)
+	return m, err
+}
+
+// bodyEncoding reads the encoding signal from the header or the query.
+func bodyEncoding(r *http.Request) (string, error) {
+	fromHeader := strings.ToLower(strings.TrimSpace(r.Header.Get(EncodingHeader)))
+	fromQuery := strings.ToLower(r.URL.Query().Get("encoding"))
+	switch {
+	case fromHeader != "" && fromQuery != "" && fromHeader != fromQuery:
+		return "", httpx.NewError(protocol.CodeBadRequest, "conflicting body encodings",
+			EncodingHeader+" says "+strconv.Quote(fromHeader)+", the query says "+strconv.Quote(fromQuery))
+	case fromHeader == "":
+		fromHeader = fromQuery
+	}
+	switch fromHeader {
+	case "", EncodingBase64:
+		return EncodingBase64, nil
+	case EncodingRaw:
+		return EncodingRaw, nil
+	}
+	return "", httpx.NewError(protocol.CodeBadRequest, "unknown body encoding",
+		strconv.Quote(fromHeader)+" is neither "+EncodingBase64+" nor "+EncodingRaw)
+}
+
+// readBody reads the body within the limit for its encoding.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding string) ([]byte, error) {
+	limit := h.maxBody
+	if limit <= 0 {
+		limit = bodyLimit(h.b.MaxPayload(), encoding)
+	}
+	if r.ContentLength > limit {
+		return nil, h.tooLarge(limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, h.tooLarge(limit)
+	case err != nil:
+		return nil, httpx.NewError(protocol.CodeBadRequest, "could not read the request body", err.Error())
+	}
+	return body, nil
+}
+
+// bodyLimit is the largest body that may hold a payload of at most max
+// bytes: base64 with line breaks and surrounding whitespace, or raw.
+func bodyLimit(max int64, encoding string) int64 {
+	if encoding == EncodingRaw {
+		return max
+	}
+	enc := (max + 2) / 3 * 4
+	return enc + enc/64 + 4096
+}
+
+// tooLarge is the error for a body over limit: body_too_large when the
+// limit is the configured one, payload_too_large when it derives from
+// NATS's max payload.
+func (h *Handler) tooLarge(limit int64) error {
+	if h.maxBody > 0 {
+		return httpx.BodyTooLarge(limit)
+	}
+	return httpx.NewError(protocol.CodePayloadTooLarge, "message larger than the server accepts",
+		"NATS accepts at most "+strconv.FormatInt(h.b.MaxPayload(), 10)+" bytes per message (headers included)")
+}
+
+// decodeBase64 decodes standard or URL-safe base64, padded or not,
+// ignoring whitespace (line breaks of `base64`, a trailing newline).
+func decodeBase64(body []byte) ([]byte, error) {
+	text := bytes.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\r', '\n':
+			return -1
+		}
+		return r
+	}, body)
+	enc := base64.StdEncoding
+	if bytes.ContainsAny(text, "-_") {
+		enc = base64.URLEncoding
+	}
+	if len(text)%4 != 0 {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	out := make([]byte, enc.DecodedLen(len(text)))
+	n, err := enc.Decode(out, text)
+	if err != nil {
+		return nil, httpx.NewError(protocol.CodeBadRequest, "request body is not valid base64",
+			err.Error()+"; to publish the body as is, send "+EncodingHeader+": raw or ?encoding=raw")
+	}
+	return out[:n], nil
+}
+
+// natsHeader collects the Httpmq-Header-* request headers. HTTP header
+// names are case-insensitive and arrive in canonical form, so the NATS
+// header names do too ("X-Trace-Id"). JetStream's own Nats-* headers are
+// refused: they control the stream (rollups, expectations, TTLs).
+func natsHeader(h http.Header) (map[string][]string, error) {
+	var out map[string][]string
+	for k, vs := range h {
+		if len(k) <= len(HeaderPrefix) || !strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
+			continue
+		}
+		name := http.CanonicalHeaderKey(k[len(HeaderPrefix):])
+		if strings.HasPrefix(name, "Nats-") {
+			return nil, httpx.NewError(protocol.CodeBadRequest, "reserved message header",
+				name+" is JetStream's; use "+MsgIDHeader+" for de-duplication")
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[name] = append(out[name], vs...)
+	}
+	return out, nil
+}
