@@ -47,6 +47,7 @@ type Bridge struct {
 	js      jetstream.JetStream
 	log     *slog.Logger
 	timeout time.Duration
+	w       watchers
 }
 
 // Connect dials NATS and prepares JetStream. Reconnects are automatic,
@@ -154,10 +155,12 @@ func redact(url string) string {
 	return strings.Join(parts, ",")
 }
 
-// Close drains nothing and closes the connection. Subscriptions end with
-// [ErrSubscriptionClosed]. Close is idempotent.
+// Close drains nothing and closes the connection. Open subscriptions end
+// with [ErrUnavailable] within the consumer check interval (or at once,
+// for pull consumers). Close is idempotent.
 func (b *Bridge) Close() {
 	b.nc.Close()
+	b.stopWatching()
 }
 
 // RequestTimeout is the bound on each JetStream request.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,10 +49,6 @@ func (d *Delivery) AckRequest(kind AckKind) AckRequest {
 		ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Kind: kind}
 }
 
-// consumerCheckInterval is how often a subscription verifies that its
-// consumer still exists (push consumers give no other sign).
-const consumerCheckInterval = 5 * time.Second
-
 // Subscription reads one consumer for one subscriber, with at most
 // MaxInFlight deliveries unacknowledged. It learns of acknowledgements by
 // watching the consumer's ack subjects, so acks sent through any httpmq
@@ -80,7 +75,8 @@ type Subscription struct {
 	credit   chan struct{} // the puller may fetch more
 	done     chan struct{}
 	cancel   context.CancelFunc
-	subs     []*nats.Subscription
+	watch    *consumerWatch     // shared with the bridge's other subscribers of this consumer
+	deliver  *nats.Subscription // push consumers: the deliver subject
 	wg       sync.WaitGroup
 }
 
@@ -131,17 +127,10 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 		readable: make(chan struct{}, 1), credit: make(chan struct{}, 1), done: make(chan struct{}),
 		cancel: scancel,
 	}
-	// Watch acks before anything is delivered, in both ack subject formats.
-	for _, subj := range []string{
-		"$JS.ACK." + o.Stream + "." + o.Consumer + ".>",
-		"$JS.ACK.*.*." + o.Stream + "." + o.Consumer + ".>",
-	} {
-		sub, err := b.nc.Subscribe(subj, s.observeAck)
-		if err != nil {
-			s.Close()
-			return nil, classify(err)
-		}
-		s.subs = append(s.subs, sub)
+	// Watch acks before anything is delivered.
+	if s.watch, err = b.join(s); err != nil {
+		scancel()
+		return nil, err
 	}
 	if push {
 		var sub *nats.Subscription
@@ -154,7 +143,7 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 			s.Close()
 			return nil, classify(err)
 		}
-		s.subs = append(s.subs, sub)
+		s.deliver = sub
 		if err := b.nc.FlushWithContext(rctxOr(ctx, b.timeout)); err != nil {
 			s.Close()
 			return nil, classify(err)
@@ -170,8 +159,6 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 		s.wg.Add(1)
 		go s.pullLoop(sctx, cons)
 	}
-	s.wg.Add(1)
-	go s.watchConsumer(sctx)
 	return s, nil
 }
 
@@ -230,42 +217,45 @@ func (s *Subscription) Next(ctx context.Context) (*Delivery, error) {
 		}
 		now := time.Now()
 		var next time.Time
-		freed := false
+		var expired []uint64
 		for seq, exp := range s.inflight {
 			if !exp.After(now) {
 				delete(s.inflight, seq)
-				freed = true
+				expired = append(expired, seq)
 			} else if next.IsZero() || exp.Before(next) {
 				next = exp
 			}
 		}
+		var d *Delivery
 		if len(s.queue) > 0 && len(s.inflight) < s.max {
-			d := s.queue[0]
+			d = s.queue[0]
 			s.queue[0] = nil
 			s.queue = s.queue[1:]
 			delete(s.queued, d.StreamSeq)
 			s.inflight[d.StreamSeq] = now.Add(s.ackWait)
-			s.mu.Unlock()
-			if freed {
-				signal(s.credit)
-			}
-			return d, nil
 		}
 		s.mu.Unlock()
-		if freed {
+		for _, seq := range expired {
+			s.watch.drop(seq, s)
+		}
+		if len(expired) > 0 {
 			signal(s.credit)
 		}
+		if d != nil {
+			s.watch.hold(d.StreamSeq, s)
+			return d, nil
+		}
 		var timer *time.Timer
-		var expired <-chan time.Time
+		var expiry <-chan time.Time
 		if !next.IsZero() {
 			timer = time.NewTimer(time.Until(next))
-			expired = timer.C
+			expiry = timer.C
 		}
 		select {
 		case <-ctx.Done():
 		case <-s.done:
 		case <-s.readable:
-		case <-expired:
+		case <-expiry:
 		}
 		if timer != nil {
 			timer.Stop()
@@ -303,8 +293,11 @@ func (s *Subscription) end(why error) {
 	s.queue, s.queued = nil, nil
 	s.mu.Unlock()
 	s.cancel()
-	for _, sub := range s.subs {
-		_ = sub.Unsubscribe() // fails only when the connection is gone, which unsubscribes too
+	if s.deliver != nil {
+		_ = s.deliver.Unsubscribe() // fails only when the connection is gone, which unsubscribes too
+	}
+	if s.watch != nil {
+		s.b.leave(s.watch, s)
 	}
 	close(s.done)
 	for _, d := range queue {
@@ -338,29 +331,15 @@ func (s *Subscription) enqueue(d *Delivery) bool {
 	return true
 }
 
-// observeAck releases credit for acks seen on the consumer's ack subjects.
-func (s *Subscription) observeAck(m *nats.Msg) {
-	tokens := strings.Split(m.Subject, ".")
-	// v1: $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>
-	// v2: $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<dc>.<sseq>...
-	off := 4
-	if len(tokens) >= 11 {
-		off = 6
-	}
-	if len(tokens) < off+3 {
-		return
-	}
-	seq, err := strconv.ParseUint(tokens[off+1], 10, 64)
-	if err != nil {
-		return
-	}
-	body := string(m.Data)
+// acked releases the credit of an acknowledged delivery, or restarts its
+// ack wait for an in-progress ack.
+func (s *Subscription) acked(seq uint64, progress bool) {
 	s.mu.Lock()
 	if _, ok := s.inflight[seq]; !ok {
 		s.mu.Unlock()
 		return
 	}
-	if strings.HasPrefix(body, "+WPI") {
+	if progress {
 		s.inflight[seq] = time.Now().Add(s.ackWait)
 		s.mu.Unlock()
 		return
@@ -453,31 +432,5 @@ func (s *Subscription) pullLoop(ctx context.Context, cons jetstream.Consumer) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 2*time.Second)
-	}
-}
-
-// watchConsumer ends the subscription when its consumer is deleted or
-// the bridge is closed.
-func (s *Subscription) watchConsumer(ctx context.Context) {
-	defer s.wg.Done()
-	t := time.NewTicker(consumerCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if s.b.nc.IsClosed() {
-			s.end(fmt.Errorf("%w: connection closed", ErrUnavailable))
-			return
-		}
-		rctx, cancel := s.b.ctx(ctx)
-		_, err := s.b.consumerInfo(rctx, s.stream, s.name)
-		cancel()
-		if errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
-			s.end(err)
-			return
-		}
 	}
 }
