@@ -9,7 +9,7 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 ARGS        ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-deps lint fmt doc fuzz clean
+.PHONY: help build run test test-deps lint fmt doc fuzz bench bench-chart clean
 
 help: ## Display this help screen
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -59,6 +59,16 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 20s)
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+bench: ## Measure httpmq against native nats.go (table on stdout, figures in docs/benchmarks.jsonl); ARGS="-short" for a quick check
+	$(GO) build -o bin/httpmq-bench ./cmd/httpmq-bench
+	bin/httpmq-bench -json $(ARGS) > docs/benchmarks.jsonl
+	bin/httpmq-bench -table-from docs/benchmarks.jsonl
+
+bench-chart: ## Draw docs/benchmarks.png from docs/benchmarks.jsonl (installs Debian's python3-matplotlib if missing)
+	@/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null)
+	/usr/bin/python3 scripts/bench-chart.py docs/benchmarks.jsonl docs/benchmarks.png
 
 clean: ## Remove build output (bin/) and the default data directory (./data)
 	rm -rf bin data

@@ -207,11 +207,11 @@ type subjectsRequest struct {
 
 func (a *api) changeSubjects(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
-	var req subjectsRequest
-	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
+	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
 		return nil, err
 	}
-	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
+	var req subjectsRequest
+	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
 		return nil, err
 	}
 	if err := validName("stream", name); err != nil {
@@ -230,11 +230,11 @@ func (a *api) changeSubjects(r *http.Request, ps httprouter.Params) (any, error)
 // change.
 func (a *api) changeLimits(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
-	var req limitsRequest
-	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
+	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
 		return nil, err
 	}
-	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
+	var req limitsRequest
+	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
 		return nil, err
 	}
 	if err := validName("stream", name); err != nil {
@@ -256,11 +256,11 @@ type updateStreamRequest struct {
 
 func (a *api) updateStream(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
-	var req updateStreamRequest
-	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
+	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
 		return nil, err
 	}
-	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
+	var req updateStreamRequest
+	if err := httpx.DecodeJSON(r, &req, a.decode); err != nil {
 		return nil, err
 	}
 	if err := validName("stream", name); err != nil {

@@ -39,8 +39,9 @@ var _ Bridge = (*bridge.Bridge)(nil)
 type Options struct {
 	// Bridge is the JetStream connection. Required.
 	Bridge Bridge
-	// Gate identifies every request and authorizes each publish,
-	// subscribe and ack. Nil allows everything.
+	// Gate identifies every request, authorizes each publish, subscribe
+	// and ack, and applies per-identity publish rate limits. Nil allows
+	// everything.
 	Gate *auth.Gate
 	// Logger receives the access log and internal errors. Default
 	// slog.Default().
@@ -110,7 +111,17 @@ func New(opts Options) *Handler {
 	for route := range ackRoutes {
 		r.POST("/v1/data/stream/:stream/consumer/:consumer/"+route, h.ack(route))
 	}
-	h.http = httpx.Wrap(r, httpx.Options{Logger: h.log, Gate: opts.Gate})
+	// Probes answer without credentials: orchestrators send none.
+	probes := httpx.Wrap(r, httpx.Options{Logger: h.log})
+	api := httpx.Wrap(r, httpx.Options{Logger: h.log, Gate: opts.Gate})
+	h.http = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		switch req.URL.Path {
+		case "/v1/data/alive", "/v1/data/ready":
+			probes.ServeHTTP(w, req)
+		default:
+			api.ServeHTTP(w, req)
+		}
+	})
 	return h
 }
 

@@ -39,7 +39,8 @@ const (
 // publish handles POST /v1/data/subject/:subject.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	subject := ps.ByName("subject")
-	if err := h.gate.Check(r.Context(), auth.Action{Kind: auth.Publish, Subject: subject}); err != nil {
+	action := auth.Action{Kind: auth.Publish, Subject: subject}
+	if err := h.gate.Check(r.Context(), action); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
@@ -49,6 +50,10 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 	}
 	m, err := h.message(w, r, subject)
 	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if err := h.gate.Limit(r.Context(), action, len(m.Data)); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

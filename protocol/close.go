@@ -45,8 +45,8 @@ const (
 	// The server normally refuses such a handshake with HTTP 400 instead;
 	// a client must treat both alike and not retry unchanged.
 	CloseUnsupportedSubprotocol CloseCode = 4003
-	// CloseAuthExpired: reserved: the session's credentials expired;
-	// reconnect with fresh ones.
+	// CloseAuthExpired: the session's credentials expired and no auth
+	// frame replaced them in time; reconnect with fresh ones.
 	CloseAuthExpired CloseCode = 4004
 )
 

@@ -1,6 +1,9 @@
 package protocol
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Code is a stable, machine-readable error code. The same codes appear in
 // session error frames and in REST error bodies; clients switch on them,
@@ -125,6 +128,9 @@ type Error struct {
 	Message   string `json:"message"`
 	Detail    string `json:"detail,omitempty"`
 	Retryable bool   `json:"retryable,omitempty"`
+	// RetryAfter is how long to wait before retrying, when the server
+	// knows (rate_limited); in nanoseconds on the wire.
+	RetryAfter time.Duration `json:"retry_after,omitempty"`
 }
 
 // NewError returns an Error with c's default retryability.
@@ -177,7 +183,7 @@ func ErrorOf(err error) *Error {
 // error tied to no command) for err, mapped through [ErrorOf].
 func ErrorFrame(id string, err error) *Frame {
 	e := ErrorOf(err)
-	return &Frame{Type: TypeError, ID: id, Code: e.Code, Message: e.Message, Detail: e.Detail, Retryable: e.Retryable}
+	return &Frame{Type: TypeError, ID: id, Code: e.Code, Message: e.Message, Detail: e.Detail, Retryable: e.Retryable, RetryAfter: e.RetryAfter}
 }
 
 // Err returns the *Error an error or closed frame carries, or nil for
@@ -189,5 +195,5 @@ func (f *Frame) Err() *Error {
 	if f.Code == "" {
 		return nil
 	}
-	return &Error{Code: f.Code, Message: f.Message, Detail: f.Detail, Retryable: f.Retryable}
+	return &Error{Code: f.Code, Message: f.Message, Detail: f.Detail, Retryable: f.Retryable, RetryAfter: f.RetryAfter}
 }

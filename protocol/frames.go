@@ -18,6 +18,7 @@ const (
 	TypeTerm        FrameType = "term"        // stop redelivering a message
 	TypeProgress    FrameType = "progress"    // still working: reset the ack wait
 	TypePing        FrameType = "ping"        // application-level ping, answered by pong
+	TypeAuth        FrameType = "auth"        // replace the session's credentials before they expire
 )
 
 // Frame types sent by the server.
@@ -33,7 +34,7 @@ const (
 // FromClient reports whether clients may send frames of type t.
 func (t FrameType) FromClient() bool {
 	switch t {
-	case TypeSubscribe, TypeUnsubscribe, TypePublish, TypeAck, TypeNak, TypeTerm, TypeProgress, TypePing:
+	case TypeSubscribe, TypeUnsubscribe, TypePublish, TypeAck, TypeNak, TypeTerm, TypeProgress, TypePing, TypeAuth:
 		return true
 	}
 	return false
@@ -89,6 +90,9 @@ type Frame struct {
 	MaxSubs   int           `json:"max_subs,omitempty" msgpack:"max_subs,omitempty"`   // subscriptions per session
 	Heartbeat time.Duration `json:"heartbeat,omitempty" msgpack:"heartbeat,omitempty"` // nanoseconds
 
+	// auth: the new bearer token (never logged)
+	Token string `json:"token,omitempty" msgpack:"token,omitempty"`
+
 	// addressing: publish, subscribe, acks, msg, ok
 	Subject     string `json:"subject,omitempty" msgpack:"subject,omitempty"`
 	Stream      string `json:"stream,omitempty" msgpack:"stream,omitempty"`
@@ -117,6 +121,8 @@ type Frame struct {
 	Message   string `json:"message,omitempty" msgpack:"message,omitempty"`
 	Detail    string `json:"detail,omitempty" msgpack:"detail,omitempty"`
 	Retryable bool   `json:"retryable,omitempty" msgpack:"retryable,omitempty"`
+	// RetryAfter is how long to wait before retrying (rate_limited).
+	RetryAfter time.Duration `json:"retry_after,omitempty" msgpack:"retry_after,omitempty"`
 
 	// payload: publish and msg
 	Headers Header `json:"headers,omitempty" msgpack:"headers,omitempty"`

@@ -10,6 +10,9 @@ import (
 // MaxHeaders is the most header keys a publish frame may carry.
 const MaxHeaders = 256
 
+// MaxTokenLen bounds an auth frame's token.
+const MaxTokenLen = 8 << 10
+
 // Validate checks that f carries what its type requires: required fields
 // present, ids at most [MaxIDLen] bytes, no negative durations or limits,
 // well-formed header keys and values. It returns an *Error with code
@@ -44,6 +47,12 @@ func (f *Frame) Validate() error {
 		v.nonNegative("delay", int64(f.Delay))
 	case TypePing, TypePong, TypeOK:
 		v.id(f.ID, true)
+	case TypeAuth:
+		v.id(f.ID, true)
+		v.required("token", f.Token)
+		if len(f.Token) > MaxTokenLen {
+			v.fail("token", "is longer than %d bytes", MaxTokenLen)
+		}
 	case TypeHello:
 		v.positive("version", uint64(max(f.Version, 0)))
 		v.required("session", f.Session)
@@ -53,6 +62,7 @@ func (f *Frame) Validate() error {
 	case TypeError:
 		v.id(f.ID, false)
 		v.required("code", string(f.Code))
+		v.nonNegative("retry_after", int64(f.RetryAfter))
 	case TypeMsg:
 		v.id2("sub", f.Sub, true)
 		v.required("subject", f.Subject)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/testenv"
 	"github.com/httpmq/httpmq/session"
 )
@@ -33,7 +34,7 @@ const steps = [];
 function report(ok, detail) {
   fetch("/result", {method: "POST", body: JSON.stringify({ok, detail, steps})});
 }
-const ws = new WebSocket(WS_URL, "httpmq.v1.json");
+const ws = new WebSocket(WS_URL, PROTOCOLS);
 const text = "hello from chromium";
 ws.onerror = () => steps.push("error event");
 ws.onclose = (ev) => { if (!window.done) report(false, "closed " + ev.code + " " + ev.reason); };
@@ -89,15 +90,28 @@ func TestBrowser(t *testing.T) {
 	for _, tc := range []struct {
 		name, want string
 		tls        bool
+		// token: authenticate the documented browser way, with the token
+		// as a second subprotocol (docs/security.md).
+		token bool
 	}{
-		{"HTTP/2", "CONNECT HTTP/2.0", true},
-		{"HTTP/1.1", "GET HTTP/1.1", false},
+		{"HTTP/2", "CONNECT HTTP/2.0", true, false},
+		{"HTTP/1.1", "GET HTTP/1.1", false, false},
+		{"HTTP/2 with token", "CONNECT HTTP/2.0", true, true},
+		{"HTTP/1.1 with token", "GET HTTP/1.1", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testenv.New(t, testenv.Options{})
 			stream(t, env.Bridge, "S", "s.>")
 			consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c"})
-			sessions := session.New(session.Options{Broker: env.Bridge, Logger: testenv.Logger()})
+			opts := session.Options{Broker: env.Bridge, Logger: testenv.Logger()}
+			protocols := `"httpmq.v1.json"`
+			if tc.token {
+				opts.Gate = jwtGate(t)
+				tok := token(t, "browser", time.Now().Add(time.Hour),
+					auth.Permissions{Publish: []string{"s.*"}, Subscribe: []string{"S/c"}})
+				protocols = fmt.Sprintf(`["httpmq.v1.json", %q]`, auth.SubprotocolPrefix+tok)
+			}
+			sessions := session.New(opts)
 			results := make(chan browserResult, 1)
 			var mu sync.Mutex
 			var seen []string
@@ -124,6 +138,7 @@ func TestBrowser(t *testing.T) {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				mu.Lock()
 				page := strings.Replace(browserPage, "WS_URL", fmt.Sprintf("%q", wsURL), 1)
+				page = strings.Replace(page, "PROTOCOLS", protocols, 1)
 				mu.Unlock()
 				fmt.Fprint(w, page)
 			})

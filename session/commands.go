@@ -20,14 +20,21 @@ func (s *session) dispatch(f *protocol.Frame) {
 		}
 	case protocol.TypeUnsubscribe:
 		s.reply(ok(f), s.unsubscribe(f))
+	case protocol.TypeAuth:
+		s.reply(ok(f), s.reauth(f))
 	case protocol.TypePublish:
-		if err := s.h.opts.Gate.Check(s.ctx, auth.Action{Kind: auth.Publish, Subject: f.Subject}); err != nil {
+		a := auth.Action{Kind: auth.Publish, Subject: f.Subject}
+		if err := s.check(a); err != nil {
+			s.reply(ok(f), err)
+			return
+		}
+		if err := s.h.opts.Gate.Limit(s.authCtx(), a, len(f.Data)); err != nil {
 			s.reply(ok(f), err)
 			return
 		}
 		s.async(func() { s.publish(f) })
 	case protocol.TypeAck, protocol.TypeNak, protocol.TypeTerm, protocol.TypeProgress:
-		if err := s.h.opts.Gate.Check(s.ctx, auth.Action{Kind: auth.Ack, Stream: f.Stream, Consumer: f.Consumer}); err != nil {
+		if err := s.check(auth.Action{Kind: auth.Ack, Stream: f.Stream, Consumer: f.Consumer}); err != nil {
 			s.reply(ok(f), err)
 			return
 		}
@@ -81,7 +88,7 @@ func ackRequest(f *protocol.Frame) bridge.AckRequest {
 }
 
 func (s *session) subscribe(f *protocol.Frame) error {
-	if err := s.h.opts.Gate.Check(s.ctx, auth.Action{Kind: auth.Subscribe, Stream: f.Stream, Consumer: f.Consumer}); err != nil {
+	if err := s.check(auth.Action{Kind: auth.Subscribe, Stream: f.Stream, Consumer: f.Consumer}); err != nil {
 		return err
 	}
 	s.mu.Lock()

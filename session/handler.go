@@ -25,8 +25,9 @@ import (
 type Options struct {
 	// Broker is JetStream. Required.
 	Broker Broker
-	// Gate authenticates the handshake and authorizes every command.
-	// Default: allow everything.
+	// Gate authenticates the handshake, authorizes every command, limits
+	// publishes and sessions per identity, and verifies the tokens of
+	// auth frames. Default: allow everything.
 	Gate *auth.Gate
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
@@ -157,6 +158,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(ctx)
+	release, err := h.opts.Gate.OpenSession(ctx)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	defer release()
 	codec, ok := negotiate(r)
 	if !ok {
 		httpx.WriteError(w, r, httpx.NewError(protocol.CodeBadRequest,

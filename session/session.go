@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -33,6 +35,11 @@ type session struct {
 	mu   sync.Mutex
 	subs map[string]*subscription
 
+	// who is the session's identity, replaced by auth frames; renewed
+	// tells the expiry watcher that it changed.
+	who     atomic.Pointer[auth.Identity]
+	renewed chan struct{}
+
 	closeOnce sync.Once
 	closeDone chan struct{} // closed when the close handshake has finished
 	wg        sync.WaitGroup
@@ -41,23 +48,28 @@ type session struct {
 func newSession(h *Handler, conn *websocket.Conn, codec protocol.Codec, r *http.Request) *session {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	id := newID()
-	return &session{
+	s := &session{
 		h: h, id: id, conn: conn, codec: codec, ctx: ctx, cancel: cancel,
 		log:       h.log.With("session", id, "remote", r.RemoteAddr, "proto", r.Proto, "subprotocol", codec.Name()),
 		out:       make(chan []byte, h.opts.OutboundQueue),
 		pending:   make(chan struct{}, h.opts.MaxPending),
 		subs:      map[string]*subscription{},
 		closeDone: make(chan struct{}),
+		renewed:   make(chan struct{}, 1),
 	}
+	who := auth.IdentityFrom(r.Context())
+	s.who.Store(&who)
+	return s
 }
 
 // run serves the session until it ends, then releases everything it held.
 func (s *session) run() {
 	s.log.Debug("session open")
 	s.conn.SetReadLimit(s.h.opts.MaxFrameBytes)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.writer()
 	go s.pinger()
+	go s.expiry()
 	s.send(&protocol.Frame{
 		Type: protocol.TypeHello, Version: protocol.Version, Session: s.id,
 		MaxFrame: int(s.h.opts.MaxFrameBytes), MaxSubs: s.h.opts.MaxSubscriptions, Heartbeat: s.h.opts.PingInterval,

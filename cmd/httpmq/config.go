@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/httpmq/httpmq/internal/auth"
 )
 
 // Config is everything a run mode (serve, management, dataplane) is
@@ -54,6 +56,38 @@ type Config struct {
 	SlowConsumerTimeout time.Duration
 	OutboundQueue       int
 	AllowedOrigins      stringList
+
+	// Security (docs/security.md).
+	AuthJWTSecretFile      string
+	AuthJWTPublicKeys      stringList
+	AuthJWKS               string
+	AuthJWTIssuer          string
+	AuthJWTAudience        string
+	APIKeys                lineList
+	AuthQueryToken         bool
+	AdminClientCA          string
+	CORSOrigins            stringList
+	RatePublish            float64
+	RatePublishBytes       byteSize
+	MaxSessionsPerIdentity int
+}
+
+// lineList is a repeatable flag whose values are kept whole (no comma
+// splitting): one API key per flag or config line.
+type lineList []string
+
+func (l *lineList) String() string { return strings.Join(*l, "; ") }
+
+func (l *lineList) Set(s string) error {
+	if s = strings.TrimSpace(s); s != "" {
+		*l = append(*l, s)
+	}
+	return nil
+}
+
+// authConfigured reports whether bearer-token authentication is on.
+func (c *Config) authConfigured() bool {
+	return c.AuthJWTSecretFile != "" || len(c.AuthJWTPublicKeys) > 0 || c.AuthJWKS != "" || len(c.APIKeys) > 0
 }
 
 // The defaults, shown by --help and in docs/configuration.md.
@@ -130,8 +164,22 @@ func (c *Config) register(fs *flag.FlagSet, m mode) {
 		fs.DurationVar(&c.SlowConsumerTimeout, "slow-consumer-timeout", c.SlowConsumerTimeout, "how long a session's outbound queue may stay full before it is closed (4000)")
 		fs.IntVar(&c.OutboundQueue, "outbound-queue", c.OutboundQueue, "frames that may wait to be written to one WebSocket session")
 		fs.Var(&c.AllowedOrigins, "allowed-origin", "host `pattern`s (besides the server's own) whose pages may open WebSocket sessions, comma-separated or repeated")
+		fs.Var(&c.CORSOrigins, "cors-origin", "`origin`s (https://app.example.com, * wildcards) whose pages may call the REST dataplane (CORS), comma-separated or repeated")
+		fs.Float64Var(&c.RatePublish, "rate-publish", c.RatePublish, "publishes per second per identity (REST and sessions); 0: unlimited")
+		fs.Var(&c.RatePublishBytes, "rate-publish-bytes", "published payload `bytes` per second per identity; 0: unlimited")
+		fs.IntVar(&c.MaxSessionsPerIdentity, "max-sessions-per-identity", c.MaxSessionsPerIdentity, "most WebSocket sessions one identity may have open; 0: unlimited")
 	}
-	fs.BoolVar(&c.InsecureListen, "insecure-listen", c.InsecureListen, "allow listening on non-loopback addresses although httpmq has no authentication yet")
+	if m.management {
+		fs.StringVar(&c.AdminClientCA, "admin-client-ca", c.AdminClientCA, "PEM CA `file`: TLS client certificates it verifies authenticate on the management API with full admin rights (needs --tls-cert)")
+	}
+	fs.StringVar(&c.AuthJWTSecretFile, "auth-jwt-secret-file", c.AuthJWTSecretFile, "`file` holding the HMAC secret (at least 32 bytes) of HS256/384/512 JWTs")
+	fs.Var(&c.AuthJWTPublicKeys, "auth-jwt-public-key", "PEM `file` of RSA or ECDSA public keys (or certificates) for RS*/PS*/ES* JWTs, comma-separated or repeated")
+	fs.StringVar(&c.AuthJWKS, "auth-jwks", c.AuthJWKS, "JWK Set for JWTs: a `file` or an https:// URL (fetched, cached, refreshed hourly)")
+	fs.StringVar(&c.AuthJWTIssuer, "auth-jwt-issuer", c.AuthJWTIssuer, "required iss claim of JWTs (unchecked when empty)")
+	fs.StringVar(&c.AuthJWTAudience, "auth-jwt-audience", c.AuthJWTAudience, "required aud claim of JWTs (unchecked when empty)")
+	fs.Var(&c.APIKeys, "api-key", "an API key: \"`NAME SHA256HEX [admin=none|read|full] [publish=P,...] [subscribe=STREAM/CONSUMER,...]`\"; repeated for more")
+	fs.BoolVar(&c.AuthQueryToken, "auth-query-token", c.AuthQueryToken, "also accept tokens in ?access_token= on GET requests (EventSource, WebSocket); they may end up in proxy logs")
+	fs.BoolVar(&c.InsecureListen, "insecure-listen", c.InsecureListen, "allow non-loopback addresses without authentication (anyone who can connect gets full access)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key `file` for --tls-cert")
 
@@ -153,7 +201,7 @@ func (c *Config) register(fs *flag.FlagSet, m mode) {
 // secret reports whether a flag's value must never be logged or printed.
 func secret(name string) bool {
 	switch name {
-	case "nats-password", "nats-token":
+	case "nats-password", "nats-token", "api-key":
 		return true
 	}
 	return false
@@ -190,12 +238,27 @@ func (c *Config) validate(m mode) error {
 	check(c.NATSPassword == "" || c.NATSUser != "", "--nats-password needs --nats-user")
 	check(len(c.NATSURLs) > 0 || c.DataDir != "", "--data-dir must not be empty when no --nats-url is given")
 	check(len(c.NATSURLs) == 0 || c.NATSEmbeddedListen == "", "--nats-embedded-listen makes no sense with --nats-url (no embedded server runs)")
+	check(c.AuthJWKS == "" || !strings.HasPrefix(c.AuthJWKS, "http://"), "--auth-jwks: fetch a JWK Set over https://, not http://")
+	var keys []auth.APIKey
+	for _, line := range c.APIKeys {
+		k, err := auth.ParseAPIKey(line)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--api-key: %w", err))
+		}
+		keys = append(keys, k)
+	}
+	if _, err := auth.NewAPIKeys(keys); err != nil && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("--api-key: %w", err))
+	}
 	if m.management {
 		check(c.MaxBody > 0, "--max-body must be positive, got %d", c.MaxBody)
-		errs = append(errs, c.checkListen("management-addr", c.ManagementAddr))
+		check(c.AdminClientCA == "" || c.TLSCert != "", "--admin-client-ca needs --tls-cert and --tls-key")
+		errs = append(errs, c.checkListen("management-addr", c.ManagementAddr, c.authConfigured() || c.AdminClientCA != ""))
 	}
 	if m.dataplane {
-		errs = append(errs, c.checkListen("dataplane-addr", c.DataplaneAddr))
+		errs = append(errs, c.checkListen("dataplane-addr", c.DataplaneAddr, c.authConfigured()))
+		check(c.RatePublish >= 0, "--rate-publish must not be negative, got %g", c.RatePublish)
+		check(c.MaxSessionsPerIdentity >= 0, "--max-sessions-per-identity must not be negative, got %d", c.MaxSessionsPerIdentity)
 		check(c.MaxSessions > 0, "--max-sessions must be positive, got %d", c.MaxSessions)
 		check(c.MaxSubscriptions > 0, "--max-subscriptions must be positive, got %d", c.MaxSubscriptions)
 		check(c.MaxFrame >= 1024, "--max-frame must be at least 1KiB, got %d", c.MaxFrame)
@@ -204,25 +267,48 @@ func (c *Config) validate(m mode) error {
 		check(c.OutboundQueue > 0, "--outbound-queue must be positive, got %d", c.OutboundQueue)
 	}
 	if c.NATSEmbeddedListen != "" {
-		errs = append(errs, c.checkListen("nats-embedded-listen", c.NATSEmbeddedListen))
+		// The embedded NATS server's socket has no authentication at all.
+		errs = append(errs, c.checkListen("nats-embedded-listen", c.NATSEmbeddedListen, false))
 	}
 	return errors.Join(errs...)
 }
 
-// checkListen refuses addresses other than loopback ones unless
-// --insecure-listen is set: httpmq has no authentication yet.
-func (c *Config) checkListen(flagName, addr string) error {
+// checkListen refuses addresses other than loopback ones for a listener
+// without authentication (authenticated false) unless --insecure-listen
+// is set.
+func (c *Config) checkListen(flagName, addr string, authenticated bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--%s %q: %v", flagName, addr, err)
 	}
-	if c.InsecureListen || isLoopback(host) {
+	if authenticated || c.InsecureListen || isLoopback(host) {
 		return nil
 	}
-	return fmt.Errorf("--%s %q is not a loopback address: httpmq has no authentication yet, "+
+	return fmt.Errorf("--%s %q is not a loopback address and nothing authenticates its clients, "+
 		"so anyone who can reach it could read, publish and delete your messages and streams; "+
-		"listen on 127.0.0.1 or [::1] (and put an authenticating proxy in front), "+
-		"or pass --insecure-listen to accept the risk", flagName, addr)
+		"configure authentication (--auth-jwt-*, --auth-jwks, --api-key; see docs/security.md), "+
+		"listen on 127.0.0.1 or [::1], or pass --insecure-listen to accept the risk", flagName, addr)
+}
+
+// exposed lists the listeners of mode m on non-loopback addresses, by
+// flag name, and whether each authenticates its clients.
+func (c *Config) exposed(m mode) map[string]bool {
+	out := map[string]bool{}
+	add := func(name, addr string, authenticated bool) {
+		if host, _, err := net.SplitHostPort(addr); err == nil && !isLoopback(host) {
+			out[name] = authenticated
+		}
+	}
+	if m.management {
+		add("management-addr", c.ManagementAddr, c.authConfigured() || c.AdminClientCA != "")
+	}
+	if m.dataplane {
+		add("dataplane-addr", c.DataplaneAddr, c.authConfigured())
+	}
+	if c.NATSEmbeddedListen != "" && len(c.NATSURLs) == 0 {
+		add("nats-embedded-listen", c.NATSEmbeddedListen, false)
+	}
+	return out
 }
 
 // isLoopback reports whether host is "localhost" or a loopback IP. Other

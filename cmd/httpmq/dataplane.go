@@ -19,13 +19,13 @@ const sessionPath = "/v1/session"
 func dataplaneHandler(d deps) http.Handler {
 	rest := dataplane.New(dataplane.Options{
 		Bridge:    d.bridge,
-		Gate:      d.gate,
+		Gate:      d.sec.dataplane,
 		Logger:    d.log.With("api", "dataplane"),
 		Heartbeat: d.cfg.Heartbeat,
 	})
 	sessions := session.New(session.Options{
 		Broker:              d.bridge,
-		Gate:                d.gate,
+		Gate:                d.sec.dataplane,
 		Logger:              d.log.With("api", "session"),
 		MaxFrameBytes:       int64(d.cfg.MaxFrame),
 		MaxSubscriptions:    d.cfg.MaxSubscriptions,
@@ -37,6 +37,7 @@ func dataplaneHandler(d deps) http.Handler {
 	})
 	d.onShutdown.Add(func(ctx context.Context) { _ = sessions.Shutdown(ctx) })
 	d.onShutdown.Add(func(ctx context.Context) { _ = rest.Shutdown(ctx) })
+	restCORS := withCORS(rest, d.cfg.CORSOrigins)
 	// Not http.ServeMux: it treats CONNECT requests by host, and HTTP/2
 	// extended CONNECT is routed by path like any request.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +45,6 @@ func dataplaneHandler(d deps) http.Handler {
 			sessions.ServeHTTP(w, r)
 			return
 		}
-		rest.ServeHTTP(w, r)
+		restCORS.ServeHTTP(w, r)
 	})
 }

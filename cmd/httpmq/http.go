@@ -3,13 +3,19 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/httpmq/httpmq/internal/tlsreload"
 )
 
 // Timeouts of the HTTP servers. There is deliberately no ReadTimeout or
@@ -25,6 +31,9 @@ type api struct {
 	name    string // "management" or "dataplane"
 	addr    string
 	handler http.Handler
+	// clientCAs, with TLS, verify the client certificates this listener
+	// asks for (optional for clients; see --admin-client-ca).
+	clientCAs *x509.CertPool
 }
 
 // shutdownHooks is work to do when shutdown begins, registered by the
@@ -59,9 +68,13 @@ func (h *shutdownHooks) run(ctx context.Context) {
 // cancelled or a server fails, then shuts down gracefully within
 // cfg.ShutdownTimeout.
 func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, hooks *shutdownHooks) error {
-	tlsCfg, err := serverTLS(cfg)
+	tlsCfg, certs, err := serverTLS(cfg)
 	if err != nil {
 		return err
+	}
+	if certs != nil {
+		stop := watchCertificate(certs, log)
+		defer stop()
 	}
 	var servers []*http.Server
 	var listeners []net.Listener
@@ -77,7 +90,13 @@ func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, h
 			return fmt.Errorf("%s API: %w", a.name, err)
 		}
 		listeners = append(listeners, ln)
-		servers = append(servers, newHTTPServer(a.handler, tlsCfg, log))
+		t := tlsCfg
+		if t != nil && a.clientCAs != nil {
+			t = t.Clone()
+			t.ClientCAs = a.clientCAs
+			t.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+		servers = append(servers, newHTTPServer(a.handler, t, log))
 	}
 
 	errc := make(chan error, len(servers))
@@ -166,16 +185,47 @@ func newHTTPServer(h http.Handler, tlsCfg *tls.Config, log *slog.Logger) *http.S
 	}
 }
 
-// serverTLS loads --tls-cert and --tls-key, or returns nil without them.
-func serverTLS(cfg *Config) (*tls.Config, error) {
+// serverTLS loads --tls-cert and --tls-key, or returns nils without
+// them. The certificate comes from the reloader at each handshake, so a
+// reload serves new connections and leaves established ones alone.
+func serverTLS(cfg *Config) (*tls.Config, *tlsreload.Reloader, error) {
 	if cfg.TLSCert == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	certs, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, nil)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		return nil, nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}, certs, nil
+}
+
+// watchCertificate reloads the certificate when its files change and on
+// SIGHUP, until stop is called; stop waits for the watcher to end.
+func watchCertificate(certs *tlsreload.Reloader, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := certs.Watch(ctx); err != nil {
+			log.Warn("TLS files are not watched; reload with SIGHUP", "err", err)
+		}
+	})
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				certs.ReloadAndLog("SIGHUP")
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		wg.Wait()
+	}
 }
 
 func btoi(b bool) int {

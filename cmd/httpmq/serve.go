@@ -13,14 +13,13 @@ import (
 
 	"github.com/httpmq/httpmq/admin"
 	"github.com/httpmq/httpmq/bridge"
-	"github.com/httpmq/httpmq/internal/auth"
 )
 
 // deps is what the API handlers are built from.
 type deps struct {
 	cfg    *Config
 	bridge *bridge.Bridge
-	gate   *auth.Gate
+	sec    *security
 	log    *slog.Logger
 	// onShutdown registers work to do when shutdown begins (see
 	// [shutdownHooks]), e.g. closing WebSocket sessions with a going-away
@@ -38,10 +37,16 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 			log.Info("stopped")
 		}
 	}()
-	if cfg.InsecureListen {
-		log.Warn("--insecure-listen: non-loopback addresses are allowed although httpmq has no authentication")
-	}
+	securityWarnings(cfg, m, log)
 	log.Debug("configuration", cfg.logAttrs(m)...)
+
+	// Ends background work of the security setup (JWKS refresh) on return.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sec, err := newSecurity(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 
 	nats, err := connectNATS(ctx, cfg, log)
 	if err != nil {
@@ -55,13 +60,13 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 	d := deps{
 		cfg:        cfg,
 		bridge:     nats.bridge,
-		gate:       &auth.Gate{}, // allows everything until authentication lands
+		sec:        sec,
 		log:        log,
 		onShutdown: &shutdownHooks{},
 	}
 	var apis []api
 	if m.management {
-		apis = append(apis, api{name: "management", addr: cfg.ManagementAddr, handler: managementHandler(d)})
+		apis = append(apis, api{name: "management", addr: cfg.ManagementAddr, handler: managementHandler(d), clientCAs: sec.clientCAs})
 	}
 	if m.dataplane {
 		apis = append(apis, api{name: "dataplane", addr: cfg.DataplaneAddr, handler: dataplaneHandler(d)})
@@ -73,7 +78,7 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 func managementHandler(d deps) http.Handler {
 	return admin.New(admin.Options{
 		Bridge:       d.bridge,
-		Gate:         d.gate,
+		Gate:         d.sec.management,
 		Logger:       d.log.With("api", "management"),
 		MaxBodyBytes: int64(d.cfg.MaxBody),
 	})

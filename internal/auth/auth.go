@@ -2,12 +2,16 @@
 // every action is authorized — once each, for the admin REST API, the
 // REST dataplane and WebSocket sessions alike.
 //
-// Today httpmq ships [Anonymous] identities and [AllowAll]; real
-// authentication (tokens, API keys) plugs in as an [Authenticator] and
-// real policy as an [Authorizer] without touching any handler.
+// Start with [Gate]: middleware calls [Gate.Identify] once per request or
+// session; handlers call [Gate.Check] with an [Action] before doing
+// anything, and [Gate.Limit] / [Gate.OpenSession] for rate limits.
 //
-// Start with [Gate]: handlers call [Gate.Check] with an [Action];
-// middleware calls [Gate.Identify] once per request or session.
+// Without configuration a Gate lets everyone in as [Anonymous]
+// ([AllowAll]). With it, [Tokens] authenticates bearer tokens (JWTs by
+// [JWT], static API keys by [APIKeys]), [ClientCert] verified TLS client
+// certificates, [Policy] authorizes from the identity's [Permissions],
+// and a [Limiter] enforces per-identity quotas. docs/security.md is the
+// user's guide.
 package auth
 
 import (
@@ -15,14 +19,44 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Identity is who is calling.
 type Identity struct {
-	// Subject names the caller ("anonymous" when unauthenticated).
+	// Subject names the caller ("anonymous" when unauthenticated): a
+	// JWT's sub, an API key's name, a client certificate's common name.
 	Subject string
 	// Anonymous is true when no credentials were presented.
 	Anonymous bool
+	// Method is how the identity was established: [MethodJWT],
+	// [MethodAPIKey], [MethodClientCert], or "" for anonymous.
+	Method string
+	// Perms is what the identity may do ([Policy] reads it).
+	Perms Permissions
+	// Expires is when the credentials stop being valid; zero for never.
+	Expires time.Time
+}
+
+// How an identity was established ([Identity.Method]).
+const (
+	MethodJWT        = "jwt"
+	MethodAPIKey     = "api-key"
+	MethodClientCert = "client-cert"
+)
+
+// Key names the identity for per-identity quotas: method and subject, so
+// an API key and a JWT subject of the same name do not share a quota.
+func (id Identity) Key() string {
+	if id.Anonymous {
+		return "anonymous"
+	}
+	return id.Method + ":" + id.Subject
+}
+
+// Expired reports whether the identity's credentials have expired at now.
+func (id Identity) Expired(now time.Time) bool {
+	return !id.Expires.IsZero() && !now.Before(id.Expires)
 }
 
 // Anonymous is the identity of a caller without credentials.
@@ -62,6 +96,12 @@ func (a Action) String() string {
 var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	ErrForbidden       = errors.New("forbidden")
+	// ErrNoCredentials (which is also ErrUnauthenticated) means the
+	// request carried no credentials an authenticator understands, so
+	// another may try ([Any]).
+	ErrNoCredentials = fmt.Errorf("%w: no credentials", ErrUnauthenticated)
+	// ErrRateLimited is what a [*RateLimitError] wraps.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // Authenticator establishes an identity from a request (headers, TLS
@@ -90,11 +130,21 @@ var (
 	_ Authorizer    = AllowAll{}
 )
 
-// Gate combines authentication and authorization. The zero value allows
-// everything.
+// TokenAuthenticator is an [Authenticator] that can also verify a bare
+// token, as a session's auth frame carries ([Gate.Reauthenticate]).
+type TokenAuthenticator interface {
+	Authenticator
+	AuthenticateToken(ctx context.Context, token string) (Identity, error)
+}
+
+// Gate combines authentication, authorization and quotas. The zero value
+// allows everything without limits. Its fields must not change once it
+// is in use; its methods may be called concurrently.
 type Gate struct {
 	Authn Authenticator
 	Authz Authorizer
+	// Limits enforces per-identity quotas; nil means none.
+	Limits *Limiter
 }
 
 type ctxKey struct{}
@@ -109,7 +159,7 @@ func (g *Gate) Identify(r *http.Request) (context.Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	return context.WithValue(r.Context(), ctxKey{}, id), nil
+	return WithIdentity(r.Context(), id), nil
 }
 
 // Check authorizes an action for the identity carried by ctx.
@@ -119,6 +169,61 @@ func (g *Gate) Check(ctx context.Context, what Action) error {
 	}
 	return g.Authz.Authorize(ctx, IdentityFrom(ctx), what)
 }
+
+// Limit charges a publish of size bytes to the identity carried by ctx,
+// returning a [*RateLimitError] when over its quota. Other kinds of
+// action are not limited.
+func (g *Gate) Limit(ctx context.Context, what Action, size int) error {
+	if g == nil || g.Limits == nil || what.Kind != Publish {
+		return nil
+	}
+	return g.Limits.Publish(IdentityFrom(ctx).Key(), size)
+}
+
+// OpenSession counts a session of the identity carried by ctx against
+// its quota. The caller must call release when the session ends. Over
+// the quota it returns a [*RateLimitError].
+func (g *Gate) OpenSession(ctx context.Context) (release func(), err error) {
+	if g == nil || g.Limits == nil {
+		return func() {}, nil
+	}
+	return g.Limits.OpenSession(IdentityFrom(ctx).Key())
+}
+
+// Reauthenticate verifies token (a session's refreshed credentials) and
+// returns the identity it stands for. A gate without a
+// [TokenAuthenticator] answers [ErrUnauthenticated].
+func (g *Gate) Reauthenticate(ctx context.Context, token string) (Identity, error) {
+	if g == nil || g.Authn == nil {
+		return Anonymous, nil
+	}
+	ta, ok := g.Authn.(TokenAuthenticator)
+	if !ok {
+		return Identity{}, fmt.Errorf("%w: this server does not accept tokens", ErrUnauthenticated)
+	}
+	return ta.AuthenticateToken(ctx, token)
+}
+
+// WithIdentity returns a context carrying id, as [Gate.Identify] does.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// RateLimitError says a quota is exhausted and when to retry. It wraps
+// [ErrRateLimited].
+type RateLimitError struct {
+	// What was limited: "publish messages", "publish bytes", "sessions".
+	What string
+	// RetryAfter is when the same request may succeed.
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("rate limited: too many %s; retry after %s", e.What, e.RetryAfter.Round(time.Millisecond))
+}
+
+// Unwrap returns [ErrRateLimited].
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
 // IdentityFrom returns the identity [Gate.Identify] stored in ctx, or
 // [Anonymous].

@@ -18,6 +18,7 @@ var sentinels = []struct {
 }{
 	{auth.ErrUnauthenticated, protocol.CodeUnauthorized},
 	{auth.ErrForbidden, protocol.CodeForbidden},
+	{auth.ErrRateLimited, protocol.CodeRateLimited},
 	{bridge.ErrStreamNotFound, protocol.CodeStreamNotFound},
 	{bridge.ErrConsumerNotFound, protocol.CodeConsumerNotFound},
 	{bridge.ErrMessageNotFound, protocol.CodeMessageNotFound},
@@ -43,7 +44,8 @@ var sentinels = []struct {
 //   - a [*protocol.Error] anywhere in err's chain is returned as is;
 //   - the sentinels of bridge and auth become their codes (not found →
 //     404 codes, exists → 409, invalid → 400, unavailable → 503 and
-//     retryable, unauthenticated → 401, forbidden → 403 ...), with the
+//     retryable, unauthenticated → 401, forbidden → 403, rate limited →
+//     429 with the [auth.RateLimitError]'s retry_after ...), with the
 //     sentinel's text as message and err's full text as detail;
 //   - an [*http.MaxBytesError] becomes body_too_large, an expired context
 //     timeout, a cancelled one unavailable;
@@ -64,6 +66,10 @@ func Classify(err error) *protocol.Error {
 			e := protocol.NewError(s.code, s.err.Error())
 			if d := err.Error(); d != e.Message {
 				e.Detail = d
+			}
+			var rl *auth.RateLimitError
+			if errors.As(err, &rl) {
+				e.RetryAfter = rl.RetryAfter
 			}
 			return e
 		}

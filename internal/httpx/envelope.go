@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -50,7 +51,8 @@ func OK(w http.ResponseWriter, r *http.Request, payload any) {
 }
 
 // WriteError answers err mapped by [Classify], with the code's HTTP
-// status. Internal errors are logged with the real error at error level;
+// status, and a Retry-After header (whole seconds, rounded up) when the
+// error says when to retry. Internal errors are logged with the real error at error level;
 // the client sees only a generic message. A nil err answers internal.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := Classify(err)
@@ -58,6 +60,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = protocol.NewError(protocol.CodeInternal, "internal error")
 	}
 	status := e.Code.HTTPStatus()
+	if e.RetryAfter > 0 {
+		secs := (e.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+	}
 	if _, wire := protocol.AsError(err); e.Code == protocol.CodeInternal && !wire {
 		Logger(r.Context()).Error("internal error", "err", err)
 	} else if err != nil {

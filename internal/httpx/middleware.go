@@ -30,8 +30,9 @@ type Options struct {
 //     context ([RequestID]) and echoed in the answer's header and body;
 //   - a request-scoped logger carrying the id ([Logger]);
 //   - one access-log line per request (method, path, status, bytes,
-//     duration, request id): debug for success, info for client errors,
-//     warn for server errors;
+//     duration, request id, identity): debug for success, info for client
+//     errors, warn for server errors; never the query or headers, which
+//     may carry credentials;
 //   - identity: Gate.Identify once; a failure answers 401 unauthorized
 //     (or what [Classify] makes of the error) without calling h.
 //
@@ -50,6 +51,7 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 		ctx := context.WithValue(WithRequestID(r.Context(), id), loggerKey{}, log)
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
+		who := ""
 		defer func() {
 			level := slog.LevelDebug
 			switch {
@@ -58,8 +60,9 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 			case rec.status >= 400:
 				level = slog.LevelInfo
 			}
+			// The path only: queries may carry tokens (?access_token=).
 			log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start))
+				"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start), "identity", who)
 		}()
 		ictx, err := gate.Identify(r)
 		if err != nil {
@@ -69,6 +72,7 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 			WriteError(rec, r, err)
 			return
 		}
+		who = auth.IdentityFrom(ictx).Key()
 		h.ServeHTTP(rec, r.WithContext(ictx))
 	})
 }
