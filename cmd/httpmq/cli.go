@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // tests of the command line.
 type app struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader // of the client commands; nil means os.Stdin
 	serve          func(ctx context.Context, cfg *Config, m mode, log *slog.Logger) error
 }
 
@@ -100,9 +101,10 @@ Run "httpmq <command> --help" for a command's options.`),
 			a.runModeCommand(modeManagement, "serve the management (admin) REST API only"),
 			a.runModeCommand(modeDataplane, "serve the dataplane API only"),
 			a.versionCommand(),
-			// Client commands (stream, consumer, pub, sub, bench) go here.
 		},
 	}
+	// Client commands (stream, consumer, pub, sub), in cli_*.go.
+	root.Subcommands = append(root.Subcommands, a.clientCommands()...)
 	// Only so that "httpmq -l debug serve" works as in the original
 	// httpmq: expandArgs moves these after the command name.
 	cfg := defaultConfig()

@@ -1,0 +1,31 @@
+// Package httpmq is the Go client of httpmq, the HTTP/2 and WebSocket
+// bridge to NATS JetStream. It does not import NATS: it speaks httpmq's
+// REST APIs and its session protocol (package protocol).
+//
+// Three clients, one per API:
+//
+//   - [Dial] opens a [*Session]: one WebSocket (HTTP/2 extended CONNECT
+//     or HTTP/1.1, JSON or msgpack frames) carrying many subscriptions,
+//     publishes and acknowledgements at once. It reconnects by itself and
+//     restores its subscriptions. This is the client for long-lived
+//     services.
+//   - [NewDataClient] returns a [*DataClient] for the REST dataplane:
+//     publish, push-subscribe (a long-lived HTTP response), acknowledge.
+//   - [NewAdminClient] returns an [*AdminClient] for the management API:
+//     streams, consumers, stored messages.
+//
+// Both kinds of subscription are a [*Subscription]: read it with
+// [Subscription.Next] or range over [Subscription.Messages]; every
+// [*Message] is acknowledged with Ack, Nak, Term or InProgress, from any
+// goroutine.
+//
+// Failures the server reports are [*APIError] values carrying its stable
+// code (protocol.Code*), message and request id: use errors.As. Sentinels
+// ([ErrClosed], [ErrConnectionLost], [ErrUnsubscribed]) say what happened
+// on the client's side.
+//
+// Delivery is at least once: a message not acknowledged within the
+// consumer's ack wait (because the process died, or the connection
+// dropped) comes again, with the same StreamSeq and a higher
+// ConsumerSeq.
+package httpmq

@@ -1,0 +1,167 @@
+package httpmq_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/httpmq/httpmq/admin"
+	httpmq "github.com/httpmq/httpmq/clients/go"
+	"github.com/httpmq/httpmq/dataplane"
+	"github.com/httpmq/httpmq/internal/testenv"
+	"github.com/httpmq/httpmq/session"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// transport is how the test server is reached.
+type transport string
+
+const (
+	http1 transport = "HTTP1"
+	h2tls transport = "H2TLS"
+	h2c   transport = "H2C"
+)
+
+var transports = []transport{http1, h2tls, h2c}
+
+// server is a real httpmq in-process: management, REST dataplane and
+// sessions on one listener, over an embedded JetStream.
+type server struct {
+	env      *testenv.Env
+	URL      string // http(s)://host:port
+	WSURL    string // ws(s)://host:port/v1/session
+	client   *http.Client
+	tls      *tls.Config
+	sessions *session.Handler
+
+	mu     sync.Mutex
+	protos []string // method and protocol of each session handshake
+}
+
+func (s *server) seen() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.protos...)
+}
+
+// handler routes like cmd/httpmq does (one listener here, for brevity).
+func (s *server) handler(env *testenv.Env) (http.Handler, func(context.Context)) {
+	mgmt := admin.New(admin.Options{Bridge: env.Bridge, Logger: testenv.Logger()})
+	data := dataplane.New(dataplane.Options{Bridge: env.Bridge, Logger: testenv.Logger(), Heartbeat: 200 * time.Millisecond})
+	sessions := session.New(session.Options{Broker: env.Bridge, Logger: testenv.Logger()})
+	s.sessions = sessions
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/session":
+			s.mu.Lock()
+			s.protos = append(s.protos, r.Method+" "+r.Proto)
+			s.mu.Unlock()
+			sessions.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/v1/admin/"):
+			mgmt.ServeHTTP(w, r)
+		default:
+			data.ServeHTTP(w, r)
+		}
+	})
+	shutdown := func(ctx context.Context) {
+		_ = sessions.Shutdown(ctx)
+		_ = data.Shutdown(ctx)
+	}
+	return h, shutdown
+}
+
+func startServer(t *testing.T, tr transport) *server {
+	t.Helper()
+	s := &server{env: testenv.New(t, testenv.Options{})}
+	h, shutdown := s.handler(s.env)
+	ts := httptest.NewUnstartedServer(h)
+	switch tr {
+	case http1:
+		ts.Start()
+		s.client = &http.Client{Transport: &http.Transport{}}
+	case h2tls:
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+		s.tls = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: s.tls, ForceAttemptHTTP2: true}}
+	case h2c:
+		ts.Config.Protocols = new(http.Protocols)
+		ts.Config.Protocols.SetHTTP1(true)
+		ts.Config.Protocols.SetUnencryptedHTTP2(true)
+		ts.Start()
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		s.client = &http.Client{Transport: &http.Transport{Protocols: p}}
+	}
+	s.URL = ts.URL
+	s.WSURL = "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/session"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shutdown(ctx)
+		ts.Close()
+		s.client.CloseIdleConnections()
+	})
+	return s
+}
+
+func (s *server) admin() *httpmq.AdminClient {
+	return httpmq.NewAdminClient(s.URL, &httpmq.ClientOptions{HTTPClient: s.client})
+}
+
+func (s *server) data() *httpmq.DataClient {
+	return httpmq.NewDataClient(s.URL, &httpmq.ClientOptions{HTTPClient: s.client})
+}
+
+// dial opens a session, closed when the test ends.
+func (s *server) dial(t *testing.T, o *httpmq.SessionOptions) *httpmq.Session {
+	t.Helper()
+	var opts httpmq.SessionOptions
+	if o != nil {
+		opts = *o
+	}
+	opts.TLSConfig = s.tls
+	sess, err := httpmq.Dial(ctx(t), s.WSURL, &opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sess.Close()) })
+	return sess
+}
+
+// ctx is a context that ends with the test, or after 30 s.
+func ctx(t *testing.T) context.Context {
+	t.Helper()
+	c, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// setup defines a stream and a consumer over the admin client.
+func setup(t *testing.T, a *httpmq.AdminClient, stream string, c httpmq.NewConsumer) {
+	t.Helper()
+	_, err := a.CreateStream(ctx(t), httpmq.NewStream{Name: stream, Subjects: []string{stream + ".>"}})
+	require.NoError(t, err)
+	if c.Name != "" {
+		_, err = a.CreateConsumer(ctx(t), stream, c)
+		require.NoError(t, err)
+	}
+}
+
+// freeAddr returns a loopback address nobody listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}

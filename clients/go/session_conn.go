@@ -1,0 +1,163 @@
+package httpmq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/httpmq/httpmq/protocol"
+)
+
+// conn is one WebSocket of a session.
+type conn struct {
+	ws    *websocket.Conn
+	url   string
+	hello Hello
+
+	closeOnce sync.Once
+	down      chan struct{} // closed once the reader has stopped
+}
+
+// writeTimeout bounds one frame's write. Writes use the session's
+// context, not the caller's: coder/websocket closes the connection when
+// a write's context ends mid-frame.
+const writeTimeout = 10 * time.Second
+
+// maxReadBytes is the largest frame the client reads: a 1 MiB payload in
+// base64 JSON with headers fits many times over.
+const maxReadBytes = 32 << 20
+
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		if code == 0 {
+			_ = c.ws.CloseNow() // the connection is broken anyway
+			return
+		}
+		_ = c.ws.Close(code, reason) // the peer may be gone: nothing to report
+	})
+}
+
+// connect opens a connection to u and reads the server's hello.
+func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	var (
+		ws  *websocket.Conn
+		tr  Transport
+		err error
+	)
+	switch s.opts.Transport {
+	case TransportHTTP1:
+		ws, err = s.handshake(ctx, u, TransportHTTP1)
+		tr = TransportHTTP1
+	case TransportHTTP2:
+		ws, err = s.handshake(ctx, u, TransportHTTP2)
+		tr = TransportHTTP2
+	default:
+		tr = TransportHTTP2
+		ws, err = s.handshake(ctx, u, TransportHTTP2)
+		var he *handshakeError
+		if err != nil && !errors.As(err, &he) && ctx.Err() == nil {
+			// No HTTP answer over h2: the server does not speak it (or
+			// not extended CONNECT). HTTP/1.1 then.
+			tr = TransportHTTP1
+			ws, err = s.handshake(ctx, u, TransportHTTP1)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(maxReadBytes)
+	c := &conn{ws: ws, url: u, down: make(chan struct{})}
+	f, err := s.read(ctx, ws)
+	if err != nil {
+		c.close(0, "")
+		return nil, fmt.Errorf("httpmq: %s: waiting for hello: %w", u, err)
+	}
+	if f.Type != protocol.TypeHello {
+		c.close(websocket.StatusCode(protocol.CloseProtocolError), "expected hello")
+		return nil, fmt.Errorf("httpmq: %s: first frame is %q, not hello", u, f.Type)
+	}
+	c.hello = Hello{Session: f.Session, MaxFrame: f.MaxFrame, MaxSubs: f.MaxSubs, Heartbeat: f.Heartbeat,
+		URL: u, Transport: tr, Subprotocol: ws.Subprotocol()}
+	return c, nil
+}
+
+// handshakeError is a handshake the server answered with an HTTP error:
+// falling back to another transport would not help.
+type handshakeError struct {
+	url string
+	api *APIError
+	err error
+}
+
+func (e *handshakeError) Error() string {
+	return fmt.Sprintf("httpmq: session handshake with %s: %v", e.url, e.api)
+}
+
+func (e *handshakeError) Unwrap() []error { return []error{e.api, e.err} }
+
+func (s *Session) handshake(ctx context.Context, u string, tr Transport) (*websocket.Conn, error) {
+	hc := s.h1
+	if tr == TransportHTTP2 {
+		if strings.HasPrefix(u, "ws:") {
+			hc = &http.Client{Transport: s.h2c}
+		} else {
+			hc = &http.Client{Transport: s.h2}
+		}
+	}
+	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+		HTTPClient:   hc,
+		HTTPHeader:   s.opts.Header,
+		Subprotocols: []string{s.codec.Name()},
+	})
+	if err != nil {
+		if resp != nil && resp.StatusCode != 0 && resp.StatusCode != http.StatusSwitchingProtocols {
+			api := &APIError{Status: resp.StatusCode, RequestID: resp.Header.Get(RequestIDHeader)}
+			if resp.Body != nil {
+				// coder/websocket keeps up to 1 KiB of the body.
+				raw := make([]byte, 1024)
+				n, _ := resp.Body.Read(raw)
+				if e, ok := decodeAnswer(resp, raw[:n], nil).(*APIError); ok {
+					api = e
+				}
+			}
+			return nil, &handshakeError{url: u, api: api, err: err}
+		}
+		return nil, fmt.Errorf("httpmq: session handshake with %s over %s: %w", u, tr, err)
+	}
+	if ws.Subprotocol() != s.codec.Name() {
+		_ = ws.Close(websocket.StatusCode(protocol.CloseUnsupportedSubprotocol), "")
+		return nil, fmt.Errorf("httpmq: %s: server chose subprotocol %q, not %q", u, ws.Subprotocol(), s.codec.Name())
+	}
+	return ws, nil
+}
+
+// read reads and decodes one frame.
+func (s *Session) read(ctx context.Context, ws *websocket.Conn) (*protocol.Frame, error) {
+	typ, b, err := ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if typ != s.kind {
+		return nil, fmt.Errorf("httpmq: %s message on subprotocol %s", typ, s.codec.Name())
+	}
+	return s.codec.Decode(b)
+}
+
+// write encodes and sends one frame.
+func (s *Session) write(c *conn, f *protocol.Frame) error {
+	b, err := s.codec.Encode(f)
+	if err != nil {
+		return fmt.Errorf("httpmq: encode %s: %w", f.Type, err)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, s.kind, b)
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cliResult is what one run of a client command printed.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs the httpmq binary with args and stdin, within 60 s.
+func cli(t *testing.T, stdin string, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, httpmqBinary(t), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := cliResult{stdout: out.String(), stderr: errOut.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		r.code = exitErr.ExitCode()
+	default:
+		t.Fatalf("httpmq %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// ok runs a client command that must succeed.
+func ok(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	r := cli(t, stdin, args...)
+	require.Equal(t, 0, r.code, "httpmq %s:\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.stdout, r.stderr)
+	return r.stdout
+}
+
+func jsonOf(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &v), "%s", s)
+	return v
+}
+
+// The client commands end to end against the binary: define a stream
+// and a consumer, publish 100 messages from stdin, receive and ack them,
+// delete everything.
+func TestCLIEndToEnd(t *testing.T) {
+	p := startHTTPMQ(t, "serve", "--data-dir", t.TempDir(), "--management-addr", "127.0.0.1:0", "--dataplane-addr", "127.0.0.1:0")
+	admin, data := "http://"+p.addr(t, "management"), "http://"+p.addr(t, "dataplane")
+	urls := []string{"--admin-url", admin, "--data-url", data}
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		return ok(t, stdin, append(args, urls...)...)
+	}
+
+	out := run("", "stream", "add", "ORDERS", "--subjects", "orders.>", "--max-age", "1h", "--description", "all orders")
+	assert.Regexp(t, `(?m)^STREAM\s+ORDERS$`, out)
+	assert.Regexp(t, `(?m)^subjects\s+orders\.>$`, out)
+	assert.Regexp(t, `(?m)^max age\s+1h0m0s$`, out)
+
+	out = run("", "stream", "edit", "ORDERS", "--max-msgs", "5000")
+	assert.Regexp(t, `(?m)^max messages\s+5000$`, out)
+	assert.Regexp(t, `(?m)^max age\s+1h0m0s$`, out, "edit changes only what is given")
+
+	out = run("", "stream", "ls")
+	assert.Regexp(t, `(?m)^STREAM\s+SUBJECTS\s+MESSAGES`, out)
+	assert.Regexp(t, `(?m)^ORDERS\s+orders\.>\s+0\s`, out)
+	streams := jsonOf(t, run("", "stream", "ls", "--json"))
+	assert.Contains(t, streams, "ORDERS")
+
+	out = run("", "consumer", "add", "ORDERS", "worker", "--mode", "pull", "--ack-wait", "5s", "--max-inflight", "50")
+	assert.Regexp(t, `(?m)^CONSUMER\s+worker$`, out)
+	assert.Regexp(t, `(?m)^ack wait\s+5s$`, out)
+	out = run("", "consumer", "ls", "ORDERS")
+	assert.Regexp(t, `(?m)^worker\s+pull\s+-\s+0\s+0\s`, out)
+
+	// 100 messages from stdin, one per line.
+	var in strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&in, "order %d\n", i)
+	}
+	out = run(in.String(), "pub", "orders.eu")
+	assert.Equal(t, 100, strings.Count(out, "published"), out)
+	assert.Contains(t, out, "stream ORDERS sequence 100\n")
+	ack := jsonOf(t, run("", "pub", "orders.us", "one more", "--json", "--rest", "--header", "Trace:abc"))
+	assert.EqualValues(t, 101, ack["sequence"])
+
+	info := jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
+	assert.EqualValues(t, 101, info["num_pending"])
+
+	// Receive and ack them all, as JSON lines.
+	out = run("", "sub", "ORDERS", "worker", "--count", "101", "--json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 101)
+	for i, l := range lines[:100] {
+		m := jsonOf(t, l)
+		assert.Equal(t, fmt.Sprintf("order %d", i), m["data"])
+		assert.Equal(t, "orders.eu", m["subject"])
+	}
+	last := jsonOf(t, lines[100])
+	assert.Equal(t, "one more", last["data"])
+	assert.Equal(t, map[string]any{"Trace": []any{"abc"}}, last["headers"])
+
+	info = jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
+	assert.EqualValues(t, 0, info["num_pending"])
+	assert.EqualValues(t, 0, info["num_ack_pending"], "every message was acked")
+	assert.EqualValues(t, 101, info["ack_floor"].(map[string]any)["stream_seq"])
+
+	// --no-ack leaves the message unacknowledged; the table form prints it.
+	run("", "pub", "orders.eu", "unacked")
+	out = run("", "sub", "ORDERS", "worker", "--count", "1", "--no-ack", "--rest")
+	assert.Contains(t, out, "[#102] orders.eu\nunacked\n")
+	info = jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
+	assert.EqualValues(t, 1, info["num_ack_pending"])
+
+	out = run("", "consumer", "rm", "ORDERS", "worker")
+	assert.Equal(t, "consumer worker of stream ORDERS deleted\n", out)
+	out = run("", "stream", "rm", "ORDERS")
+	assert.Equal(t, "stream ORDERS deleted\n", out)
+
+	// Failures: the server's code on stderr, exit status 1.
+	r := cli(t, "", append([]string{"stream", "info", "ORDERS"}, urls...)...)
+	assert.Equal(t, exitError, r.code)
+	assert.Contains(t, r.stderr, "stream_not_found")
+	p.stop(t)
+}
+
+func TestCLIUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"stream", "add"}, exitUsage, "usage: httpmq stream add [flags] NAME"},
+		{[]string{"consumer", "info", "S"}, exitUsage, "usage: httpmq consumer info [flags] STREAM NAME"},
+		{[]string{"pub", "a", "b", "c"}, exitUsage, "usage: httpmq pub"},
+		{[]string{"pub", "x", "--header", "nocolon", "y"}, exitUsage, "want Name:value"},
+		{[]string{"stream", "frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"stream", "ls", "--admin-url", "http://127.0.0.1:1"}, exitError, "connection refused"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			a := &app{stdout: &out, stderr: &errOut, stdin: strings.NewReader("")}
+			code := a.main(t.Context(), tc.args)
+			assert.Equal(t, tc.code, code, "stderr: %s", errOut.String())
+			assert.Contains(t, errOut.String(), tc.want)
+		})
+	}
+}
+
+func TestCLIHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	a := &app{stdout: &out, stderr: &errOut}
+	require.Equal(t, exitOK, a.main(t.Context(), []string{"sub", "--help"}))
+	assert.Contains(t, out.String(), "--no-ack")
+	assert.Contains(t, out.String(), "HTTPMQ_DATA_URL, default http://127.0.0.1:3001")
+	out.Reset()
+	require.Equal(t, exitOK, a.main(t.Context(), []string{"--help"}))
+	for _, c := range []string{"stream", "consumer", "pub", "sub"} {
+		assert.Regexp(t, `(?m)^\s+`+c+`\s`, out.String())
+	}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	httpmq "github.com/httpmq/httpmq/clients/go"
+)
+
+// publisher is what pub needs of a session or REST client.
+type publisher func(ctx context.Context, subject string, data []byte, o *httpmq.PublishOptions) (httpmq.PubAck, error)
+
+func (a *app) pubCommand() *ffcli.Command {
+	var (
+		count   int
+		msgID   string
+		headers stringList
+		rest    bool
+	)
+	return a.command("", leaf{name: "pub", args: "SUBJECT [MESSAGE]", help: "publish messages (the argument, or each line of stdin)",
+		long: strings.TrimSpace(`
+With MESSAGE, publishes it --count times. Without, publishes each line of
+standard input as one message (at most --count lines when it is given).
+Messages go over one WebSocket session, or the REST dataplane with --rest.`),
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&count, "count", 0, "how many messages (default: 1 with MESSAGE, every line of stdin without)")
+			fs.StringVar(&msgID, "msg-id", "", "message `id` for de-duplication (with --count > 1, -N is appended)")
+			fs.Var(&headers, "header", "message header `Name:value` (repeatable)")
+			fs.BoolVar(&rest, "rest", false, "publish over the REST dataplane instead of a session")
+		},
+		run: func(ctx context.Context, cf *clientFlags, pos []string) error {
+			hdr, err := parseHeaders(headers)
+			if err != nil {
+				return usageError{err}
+			}
+			pub, closeFn, err := a.publisher(ctx, cf, rest)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			n := 0
+			send := func(data []byte) error {
+				n++
+				o := &httpmq.PublishOptions{Header: hdr, MsgID: msgID}
+				if msgID != "" && (count > 1 || len(pos) == 1) {
+					o.MsgID = fmt.Sprintf("%s-%d", msgID, n)
+				}
+				rctx, cancel := cf.ctx(ctx)
+				defer cancel()
+				ack, err := pub(rctx, pos[0], data, o)
+				if err != nil {
+					return fmt.Errorf("message %d: %w", n, err)
+				}
+				return a.printAck(cf, pos[0], len(data), ack)
+			}
+			if len(pos) == 2 {
+				for range max(count, 1) {
+					if err := send([]byte(pos[1])); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			sc := bufio.NewScanner(a.input())
+			sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
+			for (count == 0 || n < count) && sc.Scan() {
+				if err := send(append([]byte(nil), sc.Bytes()...)); err != nil {
+					return err
+				}
+			}
+			return sc.Err()
+		},
+	})
+}
+
+// publisher returns the session or REST client pub publishes with.
+func (a *app) publisher(ctx context.Context, cf *clientFlags, rest bool) (publisher, func(), error) {
+	if rest {
+		d := httpmq.NewDataClient(cf.dataURL, nil)
+		return d.Publish, d.CloseIdleConnections, nil
+	}
+	s, err := a.dial(ctx, cf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Publish, func() { _ = s.Close() }, nil
+}
+
+func (a *app) dial(ctx context.Context, cf *clientFlags) (*httpmq.Session, error) {
+	dctx, cancel := cf.ctx(ctx)
+	defer cancel()
+	return httpmq.Dial(dctx, cf.dataURL, &httpmq.SessionOptions{
+		OnEvent: func(e httpmq.Event) {
+			if e.Kind != httpmq.EventResubscribed {
+				fmt.Fprintf(a.stderr, "httpmq: session %s %s %v\n", e.Kind, e.URL, errOrEmpty(e.Err))
+			}
+		},
+	})
+}
+
+func errOrEmpty(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func parseHeaders(list []string) (httpmq.Header, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	h := httpmq.Header{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--header %q: want Name:value", kv)
+		}
+		k = strings.TrimSpace(k)
+		h[k] = append(h[k], strings.TrimSpace(v))
+	}
+	return h, nil
+}
+
+func (a *app) printAck(cf *clientFlags, subject string, size int, ack httpmq.PubAck) error {
+	if cf.json {
+		return writeJSONLine(a.stdout, map[string]any{"subject": subject, "stream": ack.Stream, "sequence": ack.Sequence, "duplicate": ack.Duplicate})
+	}
+	dup := ""
+	if ack.Duplicate {
+		dup = " (duplicate)"
+	}
+	_, err := fmt.Fprintf(a.stdout, "published %d bytes to %s: stream %s sequence %d%s\n", size, subject, ack.Stream, ack.Sequence, dup)
+	return err
+}
+
+func (a *app) subCommand() *ffcli.Command {
+	var (
+		count       int
+		noAck       bool
+		filter      string
+		group       string
+		maxInflight int
+		rest        bool
+	)
+	return a.command("", leaf{name: "sub", args: "STREAM CONSUMER", help: "receive a consumer's messages, print and acknowledge them",
+		long: strings.TrimSpace(`
+Prints each message as it arrives and acknowledges it once printed (unless
+--no-ack: JetStream then redelivers it after the consumer's ack wait).
+Runs until --count messages were received, or until interrupted. Uses one
+WebSocket session (which reconnects by itself), or the REST dataplane with
+--rest.`),
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&count, "count", 0, "stop after this many messages (0: run until interrupted)")
+			fs.BoolVar(&noAck, "no-ack", false, "do not acknowledge the messages")
+			fs.StringVar(&filter, "filter", "", "`subject` the consumer's filter must be covered by")
+			fs.StringVar(&group, "group", "", "delivery group of a push consumer")
+			fs.IntVar(&maxInflight, "max-inflight", 64, "most unacknowledged messages at once")
+			fs.BoolVar(&rest, "rest", false, "subscribe over the REST dataplane instead of a session")
+		},
+		run: func(ctx context.Context, cf *clientFlags, pos []string) error {
+			opts := &httpmq.SubscribeOptions{Filter: filter, Group: group, MaxInflight: maxInflight}
+			var sub *httpmq.Subscription
+			if rest {
+				d := httpmq.NewDataClient(cf.dataURL, nil)
+				defer d.CloseIdleConnections()
+				var err error
+				if sub, err = d.Subscribe(ctx, pos[0], pos[1], opts); err != nil {
+					return err
+				}
+			} else {
+				s, err := a.dial(ctx, cf)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				sctx, cancel := cf.ctx(ctx)
+				sub, err = s.Subscribe(sctx, pos[0], pos[1], opts)
+				cancel()
+				if err != nil {
+					return err
+				}
+			}
+			defer sub.Close()
+			for n := 0; count == 0 || n < count; n++ {
+				m, err := sub.Next(ctx)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil // interrupted
+					}
+					return err
+				}
+				if err := a.printMessage(cf, m); err != nil {
+					return err
+				}
+				if noAck {
+					continue
+				}
+				actx, cancel := cf.ctx(ctx)
+				err = m.Ack(actx)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("ack stream sequence %d: %w", m.StreamSeq, err)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+func (a *app) printMessage(cf *clientFlags, m *httpmq.Message) error {
+	if cf.json {
+		v := map[string]any{
+			"subject": m.Subject, "stream": m.Stream, "consumer": m.Consumer,
+			"stream_seq": m.StreamSeq, "consumer_seq": m.ConsumerSeq, "deliveries": m.Deliveries,
+			"pending": m.Pending, "time": m.Time.UTC().Format(time.RFC3339Nano),
+		}
+		if len(m.Header) > 0 {
+			v["headers"] = m.Header
+		}
+		if utf8.Valid(m.Data) {
+			v["data"] = string(m.Data)
+		} else {
+			v["data_b64"] = m.Data // encoding/json writes []byte as base64
+		}
+		return writeJSONLine(a.stdout, v)
+	}
+	redelivered := ""
+	if m.Deliveries > 1 {
+		redelivered = fmt.Sprintf(" (delivery %d)", m.Deliveries)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "[#%d] %s%s\n", m.StreamSeq, m.Subject, redelivered)
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	if utf8.Valid(m.Data) {
+		b.Write(m.Data)
+	} else {
+		fmt.Fprintf(&b, "<%d bytes of binary data>", len(m.Data))
+	}
+	b.WriteString("\n\n")
+	_, err := fmt.Fprint(a.stdout, b.String())
+	return err
+}
