@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is one measurement. Throughput results carry the native
+// figure of the same scenario, storage and size from the same run, and
+// the ratio between the two.
+type Result struct {
+	Scenario    string  `json:"scenario"` // publish, consume, latency, memory, fanout
+	Variant     string  `json:"variant"`  // native, session-json, session-msgpack, rest-h2c, rest-http1
+	Storage     string  `json:"storage"`  // file or memory
+	Size        int     `json:"size"`     // payload bytes
+	Count       int     `json:"count"`    // messages (sessions, for memory)
+	Concurrency int     `json:"concurrency,omitempty"`
+	Rate        float64 `json:"rate,omitempty"`        // messages per second
+	NativeRate  float64 `json:"native_rate,omitempty"` // the native variant's rate, same run
+	Ratio       float64 `json:"ratio,omitempty"`       // Rate / NativeRate
+	// Latency, publish to delivery, in milliseconds, at OfferedRate msg/s.
+	OfferedRate int     `json:"offered_rate,omitempty"`
+	P50         float64 `json:"p50_ms,omitempty"`
+	P99         float64 `json:"p99_ms,omitempty"`
+	P999        float64 `json:"p999_ms,omitempty"`
+	Max         float64 `json:"max_ms,omitempty"`
+	// Memory: server bytes (heap in use + stacks) per idle session.
+	BytesPerSession float64 `json:"bytes_per_session,omitempty"`
+	Errors          int     `json:"errors"`
+	Seconds         float64 `json:"seconds"`
+}
+
+func latencyResult(r Result, lat []time.Duration) Result {
+	if len(lat) == 0 {
+		return r
+	}
+	slices.Sort(lat)
+	at := func(q float64) float64 {
+		i := min(int(q*float64(len(lat))), len(lat)-1)
+		return float64(lat[i].Microseconds()) / 1000
+	}
+	r.P50, r.P99, r.P999 = at(0.50), at(0.99), at(0.999)
+	r.Max = float64(lat[len(lat)-1].Microseconds()) / 1000
+	r.Count = len(lat)
+	return r
+}
+
+// withRatios fills NativeRate and Ratio of every throughput result from
+// the native result of the same scenario, storage and size.
+func withRatios(rs []Result) []Result {
+	type key struct {
+		scenario, storage string
+		size              int
+	}
+	native := map[key]float64{}
+	for _, r := range rs {
+		if r.Variant == "native" && r.Rate > 0 {
+			native[key{r.Scenario, r.Storage, r.Size}] = r.Rate
+		}
+	}
+	for i, r := range rs {
+		if n := native[key{r.Scenario, r.Storage, r.Size}]; n > 0 && r.Rate > 0 {
+			rs[i].NativeRate = n
+			rs[i].Ratio = r.Rate / n
+		}
+	}
+	return rs
+}
+
+// WriteJSON writes one JSON object per result, one per line.
+func WriteJSON(w io.Writer, rs []Result) error {
+	enc := json.NewEncoder(w)
+	for _, r := range rs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadJSON reads what [WriteJSON] wrote to a file.
+func ReadJSON(path string) ([]Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Result
+	dec := json.NewDecoder(f)
+	for {
+		var r Result
+		if err := dec.Decode(&r); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, r)
+	}
+}
+
+// WriteTable writes the results as a human-readable table. Throughput is
+// never shown without the native figure of the same run beside it.
+func WriteTable(w io.Writer, rs []Result) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "scenario\tvariant\tstorage\tsize\tcount\tresult\tnative\tratio\terrors")
+	for _, r := range rs {
+		var result, native, ratio string
+		switch {
+		case r.Scenario == "memory":
+			result = fmt.Sprintf("%.1f KB/session", r.BytesPerSession/1024)
+		case r.Scenario == "latency":
+			result = fmt.Sprintf("p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms @%d/s", r.P50, r.P99, r.P999, r.Max, r.OfferedRate)
+		default:
+			result = fmt.Sprintf("%.0f msg/s", r.Rate)
+			if r.NativeRate > 0 && r.Variant != "native" {
+				native = fmt.Sprintf("%.0f msg/s", r.NativeRate)
+				ratio = fmt.Sprintf("%.0f%%", 100*r.Ratio)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\n", r.Scenario, variantLabel(r), r.Storage, r.Size, r.Count,
+			result, native, ratio, r.Errors)
+	}
+	return tw.Flush()
+}
+
+func variantLabel(r Result) string {
+	if r.Concurrency > 0 {
+		return r.Variant + " ×" + fmt.Sprint(r.Concurrency)
+	}
+	return r.Variant
+}
+
+// Scenarios lists the scenario names in the order they run.
+var Scenarios = []string{"publish", "consume", "latency", "memory", "fanout"}
+
+// ParseScenarios checks a comma-separated list against [Scenarios].
+func ParseScenarios(list string) ([]string, error) {
+	if list == "" || list == "all" {
+		return Scenarios, nil
+	}
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(Scenarios, s) {
+			return nil, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(Scenarios, ", "))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
