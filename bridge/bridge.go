@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// maxAsyncPublishes bounds PublishAsync calls awaiting their ack, over
+// the whole bridge; beyond it PublishAsync waits briefly, then fails.
+const maxAsyncPublishes = 16_384
 
 // DefaultRequestTimeout bounds every JetStream API call when
 // [Config.RequestTimeout] is zero.
@@ -45,6 +50,8 @@ type Config struct {
 type Bridge struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
+	jsAsync jetstream.JetStream // PublishAsync's, whose handlers complete b.pubs
+	pubs    sync.Map            // *nats.Msg → func(PubAck, error), awaiting their ack
 	log     *slog.Logger
 	timeout time.Duration
 	w       watchers
@@ -138,8 +145,16 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		r.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout}
+	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
+		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
+		jetstream.WithPublishAsyncAckHandler(b.asyncAcked), jetstream.WithPublishAsyncErrHandler(b.asyncFailed))
+	if err != nil {
+		r.nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
 	log.Info("connected to NATS", "server", r.nc.ConnectedUrlRedacted(), "in_process", cfg.InProcess != nil)
-	return &Bridge{nc: r.nc, js: js, log: log, timeout: timeout}, nil
+	return b, nil
 }
 
 func redact(url string) string {

@@ -187,3 +187,41 @@ func TestSubjectMatches(t *testing.T) {
 		assert.Equal(t, tc.want, bridge.SubjectMatches(tc.pattern, tc.subject), "%s ~ %s", tc.pattern, tc.subject)
 	}
 }
+
+func TestPublishAsync(t *testing.T) {
+	env := testenv.New(t, testenv.Options{RequestTimeout: 500 * time.Millisecond})
+	b := env.Bridge
+	stream(t, b, "S", "s.>")
+	type result struct {
+		ack bridge.PubAck
+		err error
+	}
+	publish := func(m bridge.Message) result {
+		t.Helper()
+		done := make(chan result, 1)
+		if err := b.PublishAsync(m, func(a bridge.PubAck, err error) { done <- result{a, err} }); err != nil {
+			return result{err: err}
+		}
+		select {
+		case r := <-done:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("done never called")
+			return result{}
+		}
+	}
+	r := publish(bridge.Message{Subject: "s.a", Data: []byte("x"), MsgID: "one"})
+	require.NoError(t, r.err)
+	assert.Equal(t, bridge.PubAck{Stream: "S", Sequence: 1}, r.ack)
+	r = publish(bridge.Message{Subject: "s.a", Data: []byte("x"), MsgID: "one"})
+	require.NoError(t, r.err)
+	assert.True(t, r.ack.Duplicate)
+	require.ErrorIs(t, publish(bridge.Message{Subject: "nobody.home"}).err, bridge.ErrNoStreamForSubject)
+	require.ErrorIs(t, publish(bridge.Message{Subject: "s.*"}).err, bridge.ErrInvalidSubject)
+	require.ErrorIs(t, publish(bridge.Message{Subject: "s.big", Data: make([]byte, 2<<20)}).err, bridge.ErrPayloadTooLarge)
+
+	env.Server.Shutdown()
+	start := time.Now()
+	require.ErrorIs(t, publish(bridge.Message{Subject: "s.a", Data: []byte("x")}).err, bridge.ErrUnavailable)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}

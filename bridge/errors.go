@@ -80,7 +80,8 @@ func classify(err error) error {
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrConnectionClosed),
 		errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
-		errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionReconnecting):
+		errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs):
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -25,23 +26,66 @@ type PubAck struct {
 	Duplicate bool
 }
 
-// Publish stores m in the stream that captures its subject and returns
-// once JetStream confirmed it, or fails within the request timeout. A
-// subject no stream captures fails with [ErrNoStreamForSubject].
-func (b *Bridge) Publish(ctx context.Context, m Message) (PubAck, error) {
+// PublishAsync publishes m without waiting: done is called exactly once,
+// with JetStream's ack or the error, within the request timeout. It is
+// called on the connection's ack-processing goroutine, so it must not
+// block. PublishAsync itself fails at once (and done is not called) for
+// an invalid message, or when too many publishes await their ack.
+func (b *Bridge) PublishAsync(m Message, done func(PubAck, error)) error {
+	msg, opts, err := b.natsMsg(m)
+	if err != nil {
+		return err
+	}
+	b.pubs.Store(msg, done)
+	if _, err := b.jsAsync.PublishMsgAsync(msg, opts...); err != nil {
+		b.pubs.Delete(msg)
+		return classify(err)
+	}
+	return nil
+}
+
+// asyncAcked and asyncFailed complete PublishAsync calls.
+func (b *Bridge) asyncAcked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream.PubAck) {
+	if done, ok := b.pubs.LoadAndDelete(msg); ok {
+		done.(func(PubAck, error))(PubAck{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil)
+	}
+}
+
+func (b *Bridge) asyncFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
+	if done, ok := b.pubs.LoadAndDelete(msg); ok {
+		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+			err = fmt.Errorf("%w: no publish ack within %s", ErrUnavailable, b.timeout)
+		}
+		done.(func(PubAck, error))(PubAck{}, classify(err))
+	}
+}
+
+// natsMsg validates m and builds what nats.go publishes.
+func (b *Bridge) natsMsg(m Message) (*nats.Msg, []jetstream.PublishOpt, error) {
 	if err := ValidateSubject(m.Subject, false); err != nil {
-		return PubAck{}, err
+		return nil, nil, err
 	}
 	msg := &nats.Msg{Subject: m.Subject, Data: m.Data}
 	if len(m.Header) > 0 {
 		msg.Header = nats.Header(m.Header)
 	}
 	if size := int64(len(m.Data) + headerSize(m.Header) + len(m.MsgID)); size > b.nc.MaxPayload() {
-		return PubAck{}, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, size, b.nc.MaxPayload())
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, size, b.nc.MaxPayload())
 	}
 	var opts []jetstream.PublishOpt
 	if m.MsgID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.MsgID))
+	}
+	return msg, opts, nil
+}
+
+// Publish stores m in the stream that captures its subject and returns
+// once JetStream confirmed it, or fails within the request timeout. A
+// subject no stream captures fails with [ErrNoStreamForSubject].
+func (b *Bridge) Publish(ctx context.Context, m Message) (PubAck, error) {
+	msg, opts, err := b.natsMsg(m)
+	if err != nil {
+		return PubAck{}, err
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()

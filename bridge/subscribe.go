@@ -68,7 +68,7 @@ type Subscription struct {
 	mu       sync.Mutex
 	queue    []*Delivery          // received, not yet handed out
 	queued   map[uint64]*Delivery // by stream sequence
-	inflight map[uint64]time.Time // handed out, unacked: expiry by stream sequence
+	inflight inflight             // handed out, unacked, with their ack deadlines
 	err      error                // set once, when the subscription ends
 
 	readable chan struct{} // Next may make progress
@@ -123,7 +123,7 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 	sctx, scancel := context.WithCancel(context.Background())
 	s := &Subscription{
 		b: b, stream: o.Stream, name: o.Consumer, pull: !push, max: limit, ackWait: ackWait,
-		queued: map[uint64]*Delivery{}, inflight: map[uint64]time.Time{},
+		queued: map[uint64]*Delivery{}, inflight: newInflight(),
 		readable: make(chan struct{}, 1), credit: make(chan struct{}, 1), done: make(chan struct{}),
 		cancel: scancel,
 	}
@@ -216,23 +216,14 @@ func (s *Subscription) Next(ctx context.Context) (*Delivery, error) {
 			return nil, err
 		}
 		now := time.Now()
-		var next time.Time
-		var expired []uint64
-		for seq, exp := range s.inflight {
-			if !exp.After(now) {
-				delete(s.inflight, seq)
-				expired = append(expired, seq)
-			} else if next.IsZero() || exp.Before(next) {
-				next = exp
-			}
-		}
+		expired, next := s.inflight.expire(now, nil)
 		var d *Delivery
-		if len(s.queue) > 0 && len(s.inflight) < s.max {
+		if len(s.queue) > 0 && s.inflight.len() < s.max {
 			d = s.queue[0]
 			s.queue[0] = nil
 			s.queue = s.queue[1:]
 			delete(s.queued, d.StreamSeq)
-			s.inflight[d.StreamSeq] = now.Add(s.ackWait)
+			s.inflight.set(d.StreamSeq, now.Add(s.ackWait))
 		}
 		s.mu.Unlock()
 		for _, seq := range expired {
@@ -270,7 +261,7 @@ func (s *Subscription) Next(ctx context.Context) (*Delivery, error) {
 func (s *Subscription) InFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.inflight)
+	return s.inflight.len()
 }
 
 // Close ends the subscription. Messages received but not handed out are
@@ -324,7 +315,7 @@ func (s *Subscription) enqueue(d *Delivery) bool {
 		*old = *d
 		return true
 	}
-	delete(s.inflight, d.StreamSeq) // redelivered: the old delivery expired
+	s.inflight.remove(d.StreamSeq) // redelivered: the old delivery expired
 	s.queue = append(s.queue, d)
 	s.queued[d.StreamSeq] = d
 	signal(s.readable)
@@ -335,16 +326,16 @@ func (s *Subscription) enqueue(d *Delivery) bool {
 // ack wait for an in-progress ack.
 func (s *Subscription) acked(seq uint64, progress bool) {
 	s.mu.Lock()
-	if _, ok := s.inflight[seq]; !ok {
+	if !s.inflight.has(seq) {
 		s.mu.Unlock()
 		return
 	}
 	if progress {
-		s.inflight[seq] = time.Now().Add(s.ackWait)
+		s.inflight.set(seq, time.Now().Add(s.ackWait))
 		s.mu.Unlock()
 		return
 	}
-	delete(s.inflight, seq)
+	s.inflight.remove(seq)
 	s.mu.Unlock()
 	signal(s.readable)
 	signal(s.credit)
@@ -379,7 +370,7 @@ func (s *Subscription) pullLoop(ctx context.Context, cons jetstream.Consumer) {
 	backoff := 50 * time.Millisecond
 	for {
 		s.mu.Lock()
-		free := s.max - len(s.inflight) - len(s.queue)
+		free := s.max - s.inflight.len() - len(s.queue)
 		s.mu.Unlock()
 		if free <= 0 {
 			select {

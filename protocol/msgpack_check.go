@@ -30,16 +30,26 @@ const (
 // and every length it allocates for is backed by input bytes. On failure
 // it also returns the frame's "id" and "type" if it got that far.
 func checkMsgpackFrame(b []byte) (id string, typ FrameType, err error) {
+	n, id, typ, err := checkMsgpackPrefix(b)
+	if err == nil && n != len(b) {
+		return "", "", fmt.Errorf("%d bytes of trailing data after the frame", len(b)-n)
+	}
+	return id, typ, err
+}
+
+// checkMsgpackPrefix is checkMsgpackFrame for the frame at the start of
+// b, which may be followed by more: it returns the frame's length.
+func checkMsgpackPrefix(b []byte) (size int, id string, typ FrameType, err error) {
 	s := &mpScanner{b: b}
 	if len(b) == 0 {
-		return "", "", errors.New("empty message")
+		return 0, "", "", errors.New("empty message")
 	}
 	if c := b[0]; !(c >= 0x80 && c <= 0x8f) && c != 0xde && c != 0xdf {
-		return "", "", errors.New("frame is not a msgpack map")
+		return 0, "", "", errors.New("frame is not a msgpack map")
 	}
 	n, err := s.mapLen()
 	if err != nil {
-		return "", "", err
+		return 0, "", "", err
 	}
 	var idb, typb []byte
 	defer func() {
@@ -50,12 +60,12 @@ func checkMsgpackFrame(b []byte) (id string, typ FrameType, err error) {
 	for range n {
 		key, err := s.str()
 		if err != nil {
-			return "", "", fmt.Errorf("frame key: %w", err)
+			return 0, "", "", fmt.Errorf("frame key: %w", err)
 		}
 		kind := frameSchema.byName[string(key)] // wireAny when unknown
 		start := s.pos
 		if err := s.value(kind, 1); err != nil {
-			return "", "", fmt.Errorf("field %q: %w", key, err)
+			return 0, "", "", fmt.Errorf("field %q: %w", key, err)
 		}
 		switch string(key) {
 		case "id":
@@ -64,10 +74,7 @@ func checkMsgpackFrame(b []byte) (id string, typ FrameType, err error) {
 			typb = strBody(s.b[start:s.pos])
 		}
 	}
-	if s.pos != len(b) {
-		return "", "", fmt.Errorf("%d bytes of trailing data after the frame", len(b)-s.pos)
-	}
-	return "", "", nil
+	return s.pos, "", "", nil
 }
 
 // strBody returns the bytes of an already checked str (or nil) value.

@@ -10,7 +10,7 @@ import (
 // implements it.
 type Broker interface {
 	Subscribe(ctx context.Context, o bridge.SubscribeOptions) (*bridge.Subscription, error)
-	Publish(ctx context.Context, m bridge.Message) (bridge.PubAck, error)
+	PublishAsync(m bridge.Message, done func(bridge.PubAck, error)) error
 	Ack(ctx context.Context, a bridge.AckRequest) error
 	AckAsync(a bridge.AckRequest) error
 }

@@ -38,8 +38,9 @@ const ws = new WebSocket(WS_URL, PROTOCOLS);
 const text = "hello from chromium";
 ws.onerror = () => steps.push("error event");
 ws.onclose = (ev) => { if (!window.done) report(false, "closed " + ev.code + " " + ev.reason); };
-ws.onmessage = (ev) => {
-  const f = JSON.parse(ev.data);
+// A message holds one frame or several, one per line.
+ws.onmessage = (ev) => ev.data.split("\n").forEach((line) => handle(JSON.parse(line), line));
+function handle(f, raw) {
   steps.push(f.type + (f.id ? ":" + f.id : ""));
   if (f.type === "hello") {
     if (ws.protocol !== "httpmq.v1.json") return report(false, "subprotocol " + ws.protocol);
@@ -47,7 +48,7 @@ ws.onmessage = (ev) => {
   } else if (f.type === "ok" && f.id === "1") {
     ws.send(JSON.stringify({type: "publish", id: "2", subject: "s.browser", data: btoa(text)}));
   } else if (f.type === "msg") {
-    if (atob(f.data) !== text || f.subject !== "s.browser") return report(false, "bad delivery " + ev.data);
+    if (atob(f.data) !== text || f.subject !== "s.browser") return report(false, "bad delivery " + raw);
     ws.send(JSON.stringify({type: "ack", id: "3", stream: f.stream, consumer: f.consumer,
       stream_seq: f.stream_seq, consumer_seq: f.consumer_seq}));
   } else if (f.type === "ok" && f.id === "3") {
@@ -55,9 +56,9 @@ ws.onmessage = (ev) => {
     report(true, "");
     ws.close(1000, "done");
   } else if (f.type === "error") {
-    report(false, ev.data);
+    report(false, raw);
   }
-};
+}
 </script>
 `
 

@@ -32,7 +32,7 @@ func (s *session) dispatch(f *protocol.Frame) {
 			s.reply(ok(f), err)
 			return
 		}
-		s.async(func() { s.publish(f) })
+		s.publish(f)
 	case protocol.TypeAck, protocol.TypeNak, protocol.TypeTerm, protocol.TypeProgress:
 		if err := s.check(auth.Action{Kind: auth.Ack, Stream: f.Stream, Consumer: f.Consumer}); err != nil {
 			s.reply(ok(f), err)
@@ -68,11 +68,23 @@ func (s *session) async(fn func()) {
 	}()
 }
 
+// publish hands the message to JetStream without waiting; the reply goes
+// out when JetStream acks it. A pending slot is held until then.
 func (s *session) publish(f *protocol.Frame) {
-	ack, err := s.h.opts.Broker.Publish(s.ctx, bridge.Message{
+	select {
+	case s.pending <- struct{}{}:
+	case <-s.ctx.Done():
+		return
+	}
+	err := s.h.opts.Broker.PublishAsync(bridge.Message{
 		Subject: f.Subject, Data: f.Data, Header: f.Headers, MsgID: f.MsgID,
+	}, func(ack bridge.PubAck, err error) {
+		s.replyLater(&protocol.Frame{Type: protocol.TypeOK, ID: f.ID, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, err)
 	})
-	s.reply(&protocol.Frame{Type: protocol.TypeOK, ID: f.ID, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, err)
+	if err != nil {
+		<-s.pending
+		s.reply(ok(f), err)
+	}
 }
 
 var ackKinds = map[protocol.FrameType]bridge.AckKind{

@@ -104,6 +104,8 @@ type client struct {
 	hello *protocol.Frame
 	// backlog holds frames that arrived while call waited for a reply.
 	backlog []*protocol.Frame
+	// unread holds the rest of a message of several frames.
+	unread []*protocol.Frame
 }
 
 func dial(t *testing.T, s *server, subprotocol string) *client {
@@ -147,14 +149,31 @@ func (c *client) recv() *protocol.Frame {
 	return f
 }
 
+// tryRecv returns the next frame; a message of several frames is
+// returned one frame at a time.
 func (c *client) tryRecv(within time.Duration) (*protocol.Frame, error) {
+	if len(c.unread) > 0 {
+		f := c.unread[0]
+		c.unread = c.unread[1:]
+		return f, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	_, b, err := c.conn.Read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.codec.Decode(b)
+	var first *protocol.Frame
+	var firstErr error
+	protocol.Frames(c.codec, b, func(f *protocol.Frame, err error) {
+		switch {
+		case first == nil && firstErr == nil:
+			first, firstErr = f, err
+		case err == nil:
+			c.unread = append(c.unread, f)
+		}
+	})
+	return first, firstErr
 }
 
 // call sends a command and returns its reply; other frames arriving

@@ -29,8 +29,9 @@ type session struct {
 	ctx    context.Context // ends when the session ends
 	cancel context.CancelFunc
 
-	out     chan []byte   // encoded frames for the writer
-	pending chan struct{} // slots for in-flight publishes and confirmed acks
+	out      chan []byte   // encoded frames for the writer
+	batchBuf []byte        // the writer's, reused for batched messages
+	pending  chan struct{} // slots for in-flight publishes and confirmed acks
 
 	mu   sync.Mutex
 	subs map[string]*subscription
@@ -84,6 +85,11 @@ func (s *session) run() {
 		sub.stop()
 	}
 	s.wg.Wait()
+	// Publishes still awaiting JetStream hold pending slots until their
+	// callback has run (within the request timeout): wait for them all.
+	for range cap(s.pending) {
+		s.pending <- struct{}{}
+	}
 	s.closeWith(protocol.CloseNormal, "")
 	<-s.closeDone
 	s.log.Debug("session closed", "why", err)
@@ -100,22 +106,26 @@ func (s *session) readLoop() error {
 			s.closeWith(protocol.CloseProtocolError, "message type does not match subprotocol "+s.codec.Name())
 			continue // the close handshake ends Read
 		}
-		f, err := s.codec.Decode(data)
-		if err != nil {
-			id := ""
-			var de *protocol.DecodeError
-			if errors.As(err, &de) {
-				id = de.ID
-			}
-			s.send(protocol.ErrorFrame(id, err))
-			continue
-		}
-		if err := f.ValidateFromClient(); err != nil {
-			s.send(protocol.ErrorFrame(f.ID, err))
-			continue
-		}
-		s.dispatch(f)
+		protocol.Frames(s.codec, data, s.handle)
 	}
+}
+
+// handle runs one frame of a message, or reports why it did not decode.
+func (s *session) handle(f *protocol.Frame, err error) {
+	if err != nil {
+		id := ""
+		var de *protocol.DecodeError
+		if errors.As(err, &de) {
+			id = de.ID
+		}
+		s.send(protocol.ErrorFrame(id, err))
+		return
+	}
+	if err := f.ValidateFromClient(); err != nil {
+		s.send(protocol.ErrorFrame(f.ID, err))
+		return
+	}
+	s.dispatch(f)
 }
 
 // send queues a frame for the client, waiting while the queue is full.
@@ -127,6 +137,10 @@ func (s *session) send(f *protocol.Frame) bool {
 		s.log.Error("encode frame", "type", f.Type, "err", err)
 		return false
 	}
+	return s.sendEncoded(b)
+}
+
+func (s *session) sendEncoded(b []byte) bool {
 	select {
 	case s.out <- b:
 		return true
@@ -162,6 +176,32 @@ func (s *session) reply(ok *protocol.Frame, err error) {
 	s.send(ok)
 }
 
+// replyLater is reply for callbacks that must not block (PublishAsync's):
+// it queues the answer at once if there is room, or else from a goroutine
+// of its own; either way it then frees the command's pending slot.
+func (s *session) replyLater(ok *protocol.Frame, err error) {
+	f := ok
+	if err != nil {
+		f = protocol.ErrorFrame(ok.ID, httpx.Classify(err))
+	}
+	b, encErr := s.codec.Encode(f)
+	if encErr != nil {
+		s.log.Error("encode frame", "type", f.Type, "err", encErr)
+		<-s.pending
+		return
+	}
+	select {
+	case s.out <- b:
+		<-s.pending
+		return
+	default:
+	}
+	go func() {
+		defer func() { <-s.pending }()
+		s.sendEncoded(b)
+	}()
+}
+
 func (s *session) writer() {
 	defer s.wg.Done()
 	typ := websocket.MessageText
@@ -173,6 +213,7 @@ func (s *session) writer() {
 		case <-s.ctx.Done():
 			return
 		case b := <-s.out:
+			b = s.batch(b)
 			// A write blocked this long means the peer reads too slowly.
 			ctx, cancel := context.WithTimeout(s.ctx, s.h.opts.SlowConsumerTimeout)
 			err := s.conn.Write(ctx, typ, b)
@@ -187,6 +228,35 @@ func (s *session) writer() {
 			}
 		}
 	}
+}
+
+// Batches: when frames wait in the queue, the writer sends up to this
+// many (or this many bytes) in one WebSocket message, saving a write and
+// a flush per frame. A lone frame goes out at once, alone.
+const (
+	maxBatchFrames = 128
+	maxBatchBytes  = 64 << 10
+)
+
+// batch appends to first the frames already waiting, within the limits.
+func (s *session) batch(first []byte) []byte {
+	if len(s.out) == 0 {
+		return first
+	}
+	msg := append(s.batchBuf[:0], first...)
+more:
+	for n := 1; n < maxBatchFrames && len(msg) < maxBatchBytes; n++ {
+		select {
+		case b := <-s.out:
+			msg = protocol.AppendFrame(s.codec, msg, b)
+		default:
+			break more
+		}
+	}
+	if cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
+		s.batchBuf = msg
+	}
+	return msg
 }
 
 func (s *session) pinger() {

@@ -20,6 +20,7 @@ type conn struct {
 	url   string
 	hello Hello
 
+	out       chan []byte // encoded frames for the writer
 	closeOnce sync.Once
 	down      chan struct{} // closed once the reader has stopped
 }
@@ -74,13 +75,14 @@ func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
 		return nil, err
 	}
 	ws.SetReadLimit(maxReadBytes)
-	c := &conn{ws: ws, url: u, down: make(chan struct{})}
-	f, err := s.read(ctx, ws)
+	c := &conn{ws: ws, url: u, out: make(chan []byte, 256), down: make(chan struct{})}
+	frames, err := s.read(ctx, ws)
 	if err != nil {
 		c.close(0, "")
 		return nil, fmt.Errorf("httpmq: %s: waiting for hello: %w", u, err)
 	}
-	if f.Type != protocol.TypeHello {
+	f := frames[0]
+	if f.Type != protocol.TypeHello || len(frames) > 1 {
 		c.close(websocket.StatusCode(protocol.CloseProtocolError), "expected hello")
 		return nil, fmt.Errorf("httpmq: %s: first frame is %q, not hello", u, f.Type)
 	}
@@ -139,8 +141,10 @@ func (s *Session) handshake(ctx context.Context, u string, tr Transport) (*webso
 	return ws, nil
 }
 
-// read reads and decodes one frame.
-func (s *Session) read(ctx context.Context, ws *websocket.Conn) (*protocol.Frame, error) {
+// read reads one message and decodes its frames (a busy server sends
+// several per message). A frame that cannot be decoded, from a newer
+// server say, is skipped; with nothing decodable the error is returned.
+func (s *Session) read(ctx context.Context, ws *websocket.Conn) ([]*protocol.Frame, error) {
 	typ, b, err := ws.Read(ctx)
 	if err != nil {
 		return nil, err
@@ -148,16 +152,77 @@ func (s *Session) read(ctx context.Context, ws *websocket.Conn) (*protocol.Frame
 	if typ != s.kind {
 		return nil, fmt.Errorf("httpmq: %s message on subprotocol %s", typ, s.codec.Name())
 	}
-	return s.codec.Decode(b)
+	var frames []*protocol.Frame
+	var bad error
+	protocol.Frames(s.codec, b, func(f *protocol.Frame, err error) {
+		if err != nil {
+			bad = err
+			return
+		}
+		frames = append(frames, f)
+	})
+	if len(frames) == 0 && bad != nil {
+		return nil, bad
+	}
+	return frames, nil
 }
 
 // write encodes and sends one frame.
+// write encodes f and queues it for c's writer. It fails only when c is
+// gone; a frame queued but not written when c drops is lost like one
+// written but not read (commands awaiting a reply learn it from c).
 func (s *Session) write(c *conn, f *protocol.Frame) error {
 	b, err := s.codec.Encode(f)
 	if err != nil {
 		return fmt.Errorf("httpmq: encode %s: %w", f.Type, err)
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, s.kind, b)
+	select {
+	case c.out <- b:
+		return nil
+	case <-c.down:
+		return ErrConnectionLost
+	case <-s.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// Batches: frames waiting in the queue go out together, up to these
+// limits, in one WebSocket message (see protocol.AppendFrame).
+const (
+	maxBatchFrames = 128
+	maxBatchBytes  = 64 << 10
+)
+
+// writer writes c's queued frames until c is down, batching those that
+// wait. A failed write closes c; the reader then sees it.
+func (s *Session) writer(c *conn) {
+	var buf []byte
+	for {
+		var msg []byte
+		select {
+		case <-c.down:
+			return
+		case msg = <-c.out:
+		}
+		if len(c.out) > 0 {
+			buf = append(buf[:0], msg...)
+		more:
+			for n := 1; n < maxBatchFrames && len(buf) < maxBatchBytes; n++ {
+				select {
+				case b := <-c.out:
+					buf = protocol.AppendFrame(s.codec, buf, b)
+				default:
+					break more
+				}
+			}
+			msg = buf
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+		err := c.ws.Write(ctx, s.kind, msg)
+		cancel()
+		if err != nil {
+			c.close(0, "")
+			return
+		}
+	}
 }

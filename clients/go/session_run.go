@@ -127,7 +127,11 @@ func (s *Session) reconnect() (*conn, error) {
 // serve reads c until it fails, restoring subs meanwhile. It returns the
 // read error.
 func (s *Session) serve(c *conn, subs []*Subscription) error {
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.writer(c)
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.restore(c, subs)
@@ -141,7 +145,7 @@ func (s *Session) serve(c *conn, subs []*Subscription) error {
 	}
 	defer close(c.down)
 	for {
-		f, err := s.read(s.ctx, c.ws)
+		frames, err := s.read(s.ctx, c.ws)
 		if err != nil {
 			var de *protocol.DecodeError
 			if errors.As(err, &de) {
@@ -150,7 +154,9 @@ func (s *Session) serve(c *conn, subs []*Subscription) error {
 			c.close(0, "")
 			return err
 		}
-		s.dispatch(f)
+		for _, f := range frames {
+			s.dispatch(f)
+		}
 	}
 }
 

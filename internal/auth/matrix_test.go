@@ -3,7 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -251,10 +250,15 @@ func roundTrip(t *testing.T, conn *websocket.Conn, codec protocol.Codec, f *prot
 	for {
 		_, data, err := conn.Read(ctx)
 		require.NoError(t, err)
-		var r protocol.Frame
-		require.NoError(t, json.Unmarshal(data, &r))
-		if r.ID == f.ID && (r.Type == protocol.TypeOK || r.Type == protocol.TypeError) {
-			return &r
+		var reply *protocol.Frame
+		protocol.Frames(codec, data, func(r *protocol.Frame, err error) {
+			require.NoError(t, err)
+			if r.ID == f.ID && (r.Type == protocol.TypeOK || r.Type == protocol.TypeError) {
+				reply = r
+			}
+		})
+		if reply != nil {
+			return reply
 		}
 	}
 }

@@ -116,7 +116,11 @@ func TestReloadKeepsSessions(t *testing.T) {
 		for {
 			_, data, err := conn.Read(dctx)
 			require.NoError(t, err)
-			if f, err := (protocol.JSONCodec{}).Decode(data); err == nil && f.Type == protocol.TypePong {
+			pong := false
+			protocol.Frames(protocol.JSONCodec{}, data, func(f *protocol.Frame, err error) {
+				pong = pong || (err == nil && f.Type == protocol.TypePong)
+			})
+			if pong {
 				return
 			}
 		}

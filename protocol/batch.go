@@ -1,0 +1,52 @@
+package protocol
+
+import "bytes"
+
+// A WebSocket message carries one or more frames, so that a busy sender
+// can write many frames with one write: in JSON, frames separated by a
+// newline ('\n', which encoded frames never contain); in msgpack, maps
+// back to back. A message of one frame is the common case and is the
+// frame's encoding alone.
+
+// AppendFrame appends the encoded frame to msg, a message being built of
+// frames encoded by c, and returns the extended message.
+func AppendFrame(c Codec, msg, frame []byte) []byte {
+	if len(msg) > 0 && !c.Binary() {
+		msg = append(msg, '\n')
+	}
+	return append(msg, frame...)
+}
+
+// Frames decodes every frame of one message, calling fn with each frame
+// or with the error that frame's bytes produced. A JSON frame that fails
+// does not affect the next line; in msgpack a malformed frame ends the
+// message, as there is no telling where the next one would start.
+func Frames(c Codec, msg []byte, fn func(*Frame, error)) {
+	if !c.Binary() {
+		for len(msg) > 0 {
+			line := msg
+			if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+				line, msg = msg[:i], msg[i+1:]
+			} else {
+				msg = nil
+			}
+			if len(bytes.TrimSpace(line)) == 0 && len(msg) > 0 {
+				continue // a blank line between frames
+			}
+			fn(c.Decode(line))
+		}
+		return
+	}
+	for {
+		n, id, typ, err := checkMsgpackPrefix(msg)
+		if err != nil {
+			fn(nil, &DecodeError{Codec: c.Name(), Kind: ErrMalformed, Type: typ, ID: id, Err: err})
+			return
+		}
+		fn(c.Decode(msg[:n]))
+		msg = msg[n:]
+		if len(msg) == 0 {
+			return
+		}
+	}
+}
