@@ -35,36 +35,26 @@ func (s *session) reauth(f *protocol.Frame) error {
 	s.who.Store(&id)
 	select {
 	case s.renewed <- struct{}{}:
-	default: // the watcher has a wake-up pending already
+	default: // the writer has a wake-up pending already
 	}
 	s.log.Debug("credentials refreshed", "expires", id.Expires)
 	return nil
 }
 
-// expiry closes the session with 4004 auth_expired when its credentials
-// expire without having been refreshed.
-func (s *session) expiry() {
-	defer s.wg.Done()
-	t := time.NewTimer(0)
-	<-t.C
-	defer t.Stop()
-	for {
-		var fire <-chan time.Time
-		if exp := s.who.Load().Expires; !exp.IsZero() {
-			t.Reset(time.Until(exp))
-			fire = t.C
-		}
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.renewed:
-			t.Stop()
-		case <-fire:
-			if s.who.Load().Expired(time.Now()) {
-				s.log.Info("credentials expired, closing session", "identity", s.who.Load().Key())
-				s.closeWith(protocol.CloseAuthExpired, "credentials expired; reconnect with fresh ones")
-				return
-			}
-		}
+// armExpiry sets t to fire when the session's credentials expire, or
+// stops it for credentials that do not.
+func (s *session) armExpiry(t *time.Timer) {
+	t.Stop()
+	if exp := s.who.Load().Expires; !exp.IsZero() {
+		t.Reset(time.Until(exp))
+	}
+}
+
+// expired ends the session with 4004 if its credentials have expired
+// (an auth frame may have renewed them since the timer was set).
+func (s *session) expired() {
+	if s.who.Load().Expired(time.Now()) {
+		s.log.Info("credentials expired, closing session", "identity", s.who.Load().Key())
+		s.closeWith(protocol.CloseAuthExpired, "credentials expired; reconnect with fresh ones")
 	}
 }

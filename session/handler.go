@@ -41,7 +41,7 @@ type Options struct {
 	// too_many_sessions. Default 10,000.
 	MaxSessions int
 	// OutboundQueue is how many frames may wait to be written to one
-	// client. Default 256.
+	// client. Default 128.
 	OutboundQueue int
 	// SlowConsumerTimeout is how long the outbound queue may stay full
 	// before the session is closed with 4000 slow_consumer. Default 30s.
@@ -67,7 +67,7 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.MaxSubscriptions, 1024)
 	def(&o.MaxSessions, 10_000)
-	def(&o.OutboundQueue, 256)
+	def(&o.OutboundQueue, 128)
 	def(&o.MaxPending, 256)
 	if o.MaxFrameBytes <= 0 {
 		o.MaxFrameBytes = 2 << 20

@@ -41,6 +41,7 @@ type session struct {
 	who     atomic.Pointer[auth.Identity]
 	renewed chan struct{}
 
+	pinging   atomic.Bool // a ping awaits its pong
 	closeOnce sync.Once
 	closeDone chan struct{} // closed when the close handshake has finished
 	wg        sync.WaitGroup
@@ -67,10 +68,8 @@ func newSession(h *Handler, conn *websocket.Conn, codec protocol.Codec, r *http.
 func (s *session) run() {
 	s.log.Debug("session open")
 	s.conn.SetReadLimit(s.h.opts.MaxFrameBytes)
-	s.wg.Add(3)
+	s.wg.Add(1)
 	go s.writer()
-	go s.pinger()
-	go s.expiry()
 	s.send(&protocol.Frame{
 		Type: protocol.TypeHello, Version: protocol.Version, Session: s.id,
 		MaxFrame: int(s.h.opts.MaxFrameBytes), MaxSubs: s.h.opts.MaxSubscriptions, Heartbeat: s.h.opts.PingInterval,
@@ -202,16 +201,33 @@ func (s *session) replyLater(ok *protocol.Frame, err error) {
 	}()
 }
 
+// writer drains the outbound queue to the socket, pings the peer every
+// ping interval, and ends the session when its credentials expire: one
+// goroutine where three would cost each idle session their stacks.
 func (s *session) writer() {
 	defer s.wg.Done()
 	typ := websocket.MessageText
 	if s.codec.Binary() {
 		typ = websocket.MessageBinary
 	}
+	ping := time.NewTicker(s.h.opts.PingInterval)
+	defer ping.Stop()
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
+	s.armExpiry(expiry)
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-ping.C:
+			if s.pinging.CompareAndSwap(false, true) { // one ping at a time
+				s.wg.Add(1) // the writer's own count keeps the group open
+				go s.ping()
+			}
+		case <-s.renewed:
+			s.armExpiry(expiry)
+		case <-expiry.C:
+			s.expired()
 		case b := <-s.out:
 			b = s.batch(b)
 			// A write blocked this long means the peer reads too slowly.
@@ -259,27 +275,17 @@ more:
 	return msg
 }
 
-func (s *session) pinger() {
+// ping sends a WebSocket ping and closes the session with 4002 when no
+// pong comes back within the ping interval.
+func (s *session) ping() {
 	defer s.wg.Done()
+	defer s.pinging.Store(false)
 	every := s.h.opts.PingInterval
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(s.ctx, every)
-		err := s.conn.Ping(ctx)
-		cancel()
-		if err != nil {
-			if s.ctx.Err() == nil {
-				s.log.Info("peer stopped answering pings", "err", err)
-				s.closeWith(protocol.CloseIdleTimeout, "no pong within "+every.String())
-			}
-			return
-		}
+	ctx, cancel := context.WithTimeout(s.ctx, every)
+	defer cancel()
+	if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
+		s.log.Info("peer stopped answering pings", "err", err)
+		s.closeWith(protocol.CloseIdleTimeout, "no pong within "+every.String())
 	}
 }
 

@@ -103,7 +103,7 @@ const (
 	defaultMaxFrame            = 2 << 20
 	defaultPingInterval        = 20 * time.Second
 	defaultSlowConsumerTimeout = 30 * time.Second
-	defaultOutboundQueue       = 256
+	defaultOutboundQueue       = 128
 	// defaultMaxBody fits a base64-encoded 1 MiB message (NATS's default
 	// max payload) with room to spare.
 	defaultMaxBody = 2 << 20

@@ -32,6 +32,11 @@ type Result struct {
 	Max         float64 `json:"max_ms,omitempty"`
 	// Memory: server bytes (heap in use + stacks) per idle session.
 	BytesPerSession float64 `json:"bytes_per_session,omitempty"`
+	// HeapPerSession and StackPerSession split BytesPerSession;
+	// GoroutinesPerSession counts the server's goroutines per session.
+	HeapPerSession       float64 `json:"heap_per_session,omitempty"`
+	StackPerSession      float64 `json:"stack_per_session,omitempty"`
+	GoroutinesPerSession float64 `json:"goroutines_per_session,omitempty"`
 	Errors          int     `json:"errors"`
 	Seconds         float64 `json:"seconds"`
 }
@@ -113,7 +118,8 @@ func WriteTable(w io.Writer, rs []Result) error {
 		var result, native, ratio string
 		switch {
 		case r.Scenario == "memory":
-			result = fmt.Sprintf("%.1f KB/session", r.BytesPerSession/1024)
+			result = fmt.Sprintf("%.1f KB/session (heap %.1f, stacks %.1f; %.1f goroutines)", r.BytesPerSession/1024,
+				r.HeapPerSession/1024, r.StackPerSession/1024, r.GoroutinesPerSession)
 		case r.Scenario == "latency":
 			result = fmt.Sprintf("p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms @%d/s", r.P50, r.P99, r.P999, r.Max, r.OfferedRate)
 		default:

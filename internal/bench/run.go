@@ -498,8 +498,10 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 	res := Result{Scenario: "memory", Variant: "session-msgpack", Storage: "memory", Count: n, Errors: errs,
 		Seconds: time.Since(start).Seconds()}
 	if n > 0 {
-		grown := float64(after.HeapInuse+after.StackInuse) - float64(before.HeapInuse+before.StackInuse)
-		res.BytesPerSession = grown / float64(n)
+		res.HeapPerSession = (float64(after.HeapInuse) - float64(before.HeapInuse)) / float64(n)
+		res.StackPerSession = (float64(after.StackInuse) - float64(before.StackInuse)) / float64(n)
+		res.BytesPerSession = res.HeapPerSession + res.StackPerSession
+		res.GoroutinesPerSession = float64(after.Goroutines-before.Goroutines) / float64(n)
 	}
 	return []Result{res}, nil
 }
