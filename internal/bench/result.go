@@ -37,8 +37,8 @@ type Result struct {
 	HeapPerSession       float64 `json:"heap_per_session,omitempty"`
 	StackPerSession      float64 `json:"stack_per_session,omitempty"`
 	GoroutinesPerSession float64 `json:"goroutines_per_session,omitempty"`
-	Errors          int     `json:"errors"`
-	Seconds         float64 `json:"seconds"`
+	Errors               int     `json:"errors"`
+	Seconds              float64 `json:"seconds"`
 }
 
 func latencyResult(r Result, lat []time.Duration) Result {
