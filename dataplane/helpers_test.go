@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -46,53 +44,27 @@ type server struct {
 // protoHeader reports, on every answer, the protocol the handler saw.
 const protoHeader = "X-Test-Proto-Major"
 
+// transportOf names the testenv transport of each protocol name.
+var transportOf = map[string]testenv.Transport{"http1": testenv.HTTP1, "h2-tls": testenv.H2TLS, "h2c": testenv.H2C}
+
 // serve starts h behind a server speaking proto; everything stops when the
 // test ends.
 func serve(t *testing.T, h *dataplane.Handler, proto string) *server {
 	t.Helper()
+	tr, ok := transportOf[proto]
+	if !ok {
+		t.Fatalf("unknown protocol %q", proto)
+	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(protoHeader, strconv.Itoa(r.ProtoMajor))
 		h.ServeHTTP(w, r)
 	})
-	s := &server{Handler: h, Proto: 2}
-	switch proto {
-	case "http1", "h2-tls":
-		hs := httptest.NewUnstartedServer(handler)
-		hs.Config.ReadTimeout, hs.Config.WriteTimeout = serverTimeout, serverTimeout
-		if proto == "http1" {
-			s.Proto = 1
-			hs.Start()
-		} else {
-			hs.EnableHTTP2 = true
-			hs.StartTLS()
-		}
-		s.URL, s.Client = hs.URL, hs.Client()
-		t.Cleanup(func() {
-			require.NoError(t, h.Close())
-			s.Client.CloseIdleConnections()
-			hs.Close()
-		})
-	case "h2c":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		var sp, cp http.Protocols
-		sp.SetHTTP1(true)
-		sp.SetUnencryptedHTTP2(true)
-		cp.SetUnencryptedHTTP2(true) // prior knowledge: no HTTP/1.1 at all
-		hs := &http.Server{Handler: handler, Protocols: &sp, ReadTimeout: serverTimeout, WriteTimeout: serverTimeout}
-		served := make(chan error, 1)
-		go func() { served <- hs.Serve(ln) }()
-		tr := &http.Transport{Protocols: &cp}
-		s.URL, s.Client = "http://"+ln.Addr().String(), &http.Client{Transport: tr}
-		t.Cleanup(func() {
-			require.NoError(t, h.Close())
-			tr.CloseIdleConnections()
-			require.NoError(t, hs.Close())
-			require.ErrorIs(t, <-served, http.ErrServerClosed)
-		})
-	default:
-		t.Fatalf("unknown protocol %q", proto)
+	ts := testenv.Serve(t, handler, tr, testenv.ServeOptions{Timeout: serverTimeout})
+	s := &server{Handler: h, Proto: 2, URL: ts.URL, Client: ts.Client}
+	if tr == testenv.HTTP1 {
+		s.Proto = 1
 	}
+	t.Cleanup(func() { require.NoError(t, h.Close()) }) // before the server closes
 	return s
 }
 

@@ -2,10 +2,7 @@ package session_test
 
 import (
 	"context"
-	"crypto/tls"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/httpmq/httpmq/bridge"
-	"github.com/httpmq/httpmq/internal/h2ws"
 	"github.com/httpmq/httpmq/internal/testenv"
 	"github.com/httpmq/httpmq/protocol"
 	"github.com/httpmq/httpmq/session"
@@ -23,16 +19,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// transport is how a test client reaches the server.
-type transport string
+// The transports the tests run over, from testenv.
+type transport = testenv.Transport
 
 const (
-	http1 transport = "HTTP/1.1"
-	h2tls transport = "HTTP/2 TLS"
-	h2c   transport = "h2c"
+	http1 = testenv.HTTP1
+	h2tls = testenv.H2TLS
+	h2c   = testenv.H2C
 )
 
-var transports = []transport{http1, h2tls, h2c}
+var transports = testenv.Transports
 
 // server is a session handler on a real HTTP server, recording the
 // protocol of every handshake it sees.
@@ -62,36 +58,12 @@ func startServer(t *testing.T, tr transport, opts session.Options) *server {
 		s.mu.Unlock()
 		s.Handler.ServeHTTP(w, r)
 	})
-	var ts *httptest.Server
-	switch tr {
-	case http1:
-		ts = httptest.NewServer(h)
-		s.URL = "ws" + strings.TrimPrefix(ts.URL, "http")
-	case h2tls:
-		ts = httptest.NewUnstartedServer(h)
-		ts.EnableHTTP2 = true
-		ts.StartTLS()
-		pool := ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
-		rt := h2ws.NewTransport(&tls.Config{RootCAs: pool}, false)
-		t.Cleanup(rt.CloseIdleConnections)
-		s.client = &http.Client{Transport: rt}
-		s.URL = "wss" + strings.TrimPrefix(ts.URL, "https")
-	case h2c:
-		ts = httptest.NewUnstartedServer(h)
-		ts.Config.Protocols = new(http.Protocols)
-		ts.Config.Protocols.SetHTTP1(true)
-		ts.Config.Protocols.SetUnencryptedHTTP2(true)
-		ts.Start()
-		rt := h2ws.NewTransport(nil, true)
-		t.Cleanup(rt.CloseIdleConnections)
-		s.client = &http.Client{Transport: rt}
-		s.URL = "ws" + strings.TrimPrefix(ts.URL, "http")
-	}
-	t.Cleanup(func() {
+	ts := testenv.Serve(t, h, tr, testenv.ServeOptions{})
+	s.URL, s.client = ts.WSURL, ts.WSClient
+	t.Cleanup(func() { // before the server closes
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		require.NoError(t, s.Shutdown(ctx))
-		ts.Close()
 	})
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -23,16 +22,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// transport is how the test server is reached.
-type transport string
+// The transports the tests run over, from testenv.
+type transport = testenv.Transport
 
 const (
-	http1 transport = "HTTP1"
-	h2tls transport = "H2TLS"
-	h2c   transport = "H2C"
+	http1 = testenv.HTTP1
+	h2tls = testenv.H2TLS
+	h2c   = testenv.H2C
 )
 
-var transports = []transport{http1, h2tls, h2c}
+var transports = testenv.Transports
 
 // server is a real httpmq in-process: management, REST dataplane and
 // sessions on one listener, over an embedded JetStream.
@@ -84,34 +83,14 @@ func startServer(t *testing.T, tr transport) *server {
 	t.Helper()
 	s := &server{env: testenv.New(t, testenv.Options{})}
 	h, shutdown := s.handler(s.env)
-	ts := httptest.NewUnstartedServer(h)
-	switch tr {
-	case http1:
-		ts.Start()
-		s.client = &http.Client{Transport: &http.Transport{}}
-	case h2tls:
-		ts.EnableHTTP2 = true
-		ts.StartTLS()
-		s.tls = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	ts := testenv.Serve(t, h, tr, testenv.ServeOptions{})
+	s.URL, s.WSURL, s.tls = ts.URL, ts.WSURL+"/v1/session", ts.TLS
+	s.client = ts.Client
+	if tr == h2tls { // the SDK's REST clients: HTTP/2 over TLS, negotiated
 		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: s.tls, ForceAttemptHTTP2: true}}
-	case h2c:
-		ts.Config.Protocols = new(http.Protocols)
-		ts.Config.Protocols.SetHTTP1(true)
-		ts.Config.Protocols.SetUnencryptedHTTP2(true)
-		ts.Start()
-		p := new(http.Protocols)
-		p.SetUnencryptedHTTP2(true)
-		s.client = &http.Client{Transport: &http.Transport{Protocols: p}}
+		t.Cleanup(s.client.CloseIdleConnections)
 	}
-	s.URL = ts.URL
-	s.WSURL = "ws" + strings.TrimPrefix(ts.URL, "http") + "/v1/session"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		shutdown(ctx)
-		ts.Close()
-		s.client.CloseIdleConnections()
-	})
+	t.Cleanup(testenv.Shutdown(func(ctx context.Context) error { shutdown(ctx); return nil }))
 	return s
 }
 

@@ -202,3 +202,10 @@ func when(t time.Time) string {
 	}
 	return t.Local().Format(time.DateTime)
 }
+
+// given reports whether the flag name was set on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}

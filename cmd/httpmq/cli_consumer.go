@@ -50,11 +50,7 @@ func (c *consumerFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ackWait, "ack-wait", 0, "redeliver a message not acknowledged within this (default 30s)")
 }
 
-func (c *consumerFlags) set(name string) bool {
-	found := false
-	c.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
-}
+func (c *consumerFlags) set(name string) bool { return given(c.fs, name) }
 
 func (a *app) consumerAdd(ctx context.Context, cf *clientFlags, stream, name string, c *consumerFlags) error {
 	nc := httpmq.NewConsumer{Name: name, Mode: c.mode, FilterSubject: c.filter, DeliveryGroup: c.group,

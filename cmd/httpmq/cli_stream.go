@@ -64,12 +64,7 @@ func (s *streamFlags) register(fs *flag.FlagSet, add bool) {
 	fs.IntVar(&s.replicas, "replicas", 0, "replicas (clustered JetStream)")
 }
 
-// set reports whether the flag name was given.
-func (s *streamFlags) set(name string) bool {
-	found := false
-	s.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
-}
+func (s *streamFlags) set(name string) bool { return given(s.fs, name) }
 
 func (s *streamFlags) limits() httpmq.StreamLimits {
 	var l httpmq.StreamLimits

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -162,13 +161,9 @@ func natsTLS(cfg *Config) (*tls.Config, error) {
 	}
 	t := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.NATSTLSCA != "" {
-		pem, err := os.ReadFile(cfg.NATSTLSCA)
-		if err != nil {
-			return nil, fmt.Errorf("--nats-tls-ca: %w", err)
-		}
-		t.RootCAs = x509.NewCertPool()
-		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, errors.New("--nats-tls-ca: no PEM certificate in " + cfg.NATSTLSCA)
+		var err error
+		if t.RootCAs, err = certPool("nats-tls-ca", cfg.NATSTLSCA); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.NATSTLSCert != "" {
@@ -179,4 +174,17 @@ func natsTLS(cfg *Config) (*tls.Config, error) {
 		t.Certificates = []tls.Certificate{cert}
 	}
 	return t, nil
+}
+
+// certPool reads the PEM certificates of the file a flag names.
+func certPool(flagName, path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flagName, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--%s: no PEM certificate in %s", flagName, path)
+	}
+	return pool, nil
 }
