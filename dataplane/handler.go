@@ -132,6 +132,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.http.Ser
 var errShuttingDown = httpx.NewError(protocol.CodeShuttingDown, "the server is shutting down",
 	"subscribe again, to another instance if need be; unacked messages are redelivered after the ack wait")
 
+// errCredentialsExpired ends a subscription stream when the credentials
+// it was opened with expire ([auth.Identity.Expires]).
+var errCredentialsExpired = httpx.NewError(protocol.CodeUnauthorized, "credentials expired",
+	"subscribe again with fresh credentials; unacked messages are redelivered after the ack wait")
+
 // Shutdown ends every subscription stream with a final shutting_down line
 // and refuses new subscriptions with 503. It returns once every stream
 // has ended, or with ctx's error when ctx ends first. Publishes and acks

@@ -30,8 +30,9 @@ type stream struct {
 }
 
 // run writes the response until the client leaves (nil), the handler
-// shuts down or the subscription ends (the reason, also sent to the
-// client as the final object).
+// shuts down, the credentials expire (ctx's deadline) or the
+// subscription ends (the reason, also sent to the client as the final
+// object).
 func (s *stream) run(ctx context.Context, sub *bridge.Subscription) error {
 	h := s.w.Header()
 	h.Set("Content-Type", s.f.contentType())
@@ -54,7 +55,7 @@ func (s *stream) run(ctx context.Context, sub *bridge.Subscription) error {
 		switch {
 		case ctx.Err() != nil:
 			cause := context.Cause(ctx)
-			if errors.Is(cause, errShuttingDown) {
+			if errors.Is(cause, errShuttingDown) || errors.Is(cause, errCredentialsExpired) {
 				s.end(cause)
 				return cause
 			}

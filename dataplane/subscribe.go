@@ -27,7 +27,8 @@ const (
 // subscribe handles GET /v1/data/stream/:stream/consumer/:consumer: it
 // answers errors found before the stream starts with a JSON envelope and
 // its status, then streams deliveries until the client leaves, the
-// subscription ends or the handler shuts down.
+// subscription ends, the caller's credentials expire or the handler shuts
+// down.
 func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	o := bridge.SubscribeOptions{Stream: ps.ByName("stream"), Consumer: ps.ByName("consumer")}
 	if err := h.gate.Check(r.Context(), auth.Action{Kind: auth.Subscribe, Stream: o.Stream, Consumer: o.Consumer}); err != nil {
@@ -40,6 +41,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request, ps httproute
 	}
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
+	if exp := auth.IdentityFrom(r.Context()).Expires; !exp.IsZero() {
+		// The stream ends when the credentials it was opened with do.
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadlineCause(ctx, exp, errCredentialsExpired)
+		defer stop()
+	}
 	s := &stream{h: h, w: w, rc: http.NewResponseController(w), f: negotiate(r.Header.Get("Accept")),
 		requestID: httpx.RequestID(r.Context()), cancel: cancel, done: make(chan struct{})}
 	if err := h.register(s); err != nil {

@@ -73,7 +73,7 @@ func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, h
 		return err
 	}
 	if certs != nil {
-		stop := watchCertificate(certs, log)
+		stop := watchFiles("TLS", []string{cfg.TLSCert, cfg.TLSKey}, certs.ReloadAndLog, log)
 		defer stop()
 	}
 	var servers []*http.Server
@@ -199,16 +199,17 @@ func serverTLS(cfg *Config) (*tls.Config, *tlsreload.Reloader, error) {
 	return &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}, certs, nil
 }
 
-// watchCertificate reloads the certificate when its files change and on
-// SIGHUP, until stop is called; stop waits for the watcher to end.
-func watchCertificate(certs *tlsreload.Reloader, log *slog.Logger) (stop func()) {
+// watchFiles calls reload when one of files changes and on SIGHUP, until
+// stop is called; stop waits for the watcher to end. what names the files
+// in logs ("TLS", "JWT key").
+func watchFiles(what string, files []string, reload func(why string), log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := certs.Watch(ctx); err != nil {
-			log.Warn("TLS files are not watched; reload with SIGHUP", "err", err)
+		if err := tlsreload.WatchFiles(ctx, files, log, reload); err != nil {
+			log.Warn(what+" files are not watched; reload with SIGHUP", "err", err)
 		}
 	})
 	wg.Go(func() {
@@ -217,7 +218,7 @@ func watchCertificate(certs *tlsreload.Reloader, log *slog.Logger) (stop func())
 			case <-ctx.Done():
 				return
 			case <-hup:
-				certs.ReloadAndLog("SIGHUP")
+				reload("SIGHUP")
 			}
 		}
 	})

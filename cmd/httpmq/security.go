@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/rs/cors"
 
 	"github.com/httpmq/httpmq/internal/auth"
@@ -24,13 +21,18 @@ type security struct {
 	// clientCAs verify client certificates on the management listener;
 	// nil without --admin-client-ca.
 	clientCAs *x509.CertPool
+	// jwt verifies JWTs, nil without; its key files (keyFiles) are
+	// reloaded by reloadKeys.
+	jwt      *auth.JWT
+	keyFiles []string
+	log      *slog.Logger
 }
 
 // newSecurity builds the gates from cfg. Without authentication options
 // both gates allow everyone as anonymous (listening on loopback only,
 // unless --insecure-listen). A JWKS URL is refreshed until ctx ends.
 func newSecurity(ctx context.Context, cfg *Config, log *slog.Logger) (*security, error) {
-	s := &security{dataplane: &auth.Gate{}, management: &auth.Gate{}}
+	s := &security{dataplane: &auth.Gate{}, management: &auth.Gate{}, log: log}
 	if cfg.RatePublish > 0 || cfg.RatePublishBytes > 0 || cfg.MaxSessionsPerIdentity > 0 {
 		s.dataplane.Limits = auth.NewLimiter(auth.Limits{
 			PublishRate:         cfg.RatePublish,
@@ -46,16 +48,15 @@ func newSecurity(ctx context.Context, cfg *Config, log *slog.Logger) (*security,
 			return nil, err
 		}
 		s.dataplane.Authn, s.dataplane.Authz = tokens, auth.Policy{}
+		if tokens.JWT != nil {
+			s.jwt, s.keyFiles = tokens.JWT, jwtKeyFiles(cfg).Paths()
+		}
 		s.management.Authn, s.management.Authz = tokens, auth.Policy{}
 	}
 	if cfg.AdminClientCA != "" {
-		pem, err := os.ReadFile(cfg.AdminClientCA)
-		if err != nil {
-			return nil, fmt.Errorf("--admin-client-ca: %w", err)
-		}
-		s.clientCAs = x509.NewCertPool()
-		if !s.clientCAs.AppendCertsFromPEM(pem) {
-			return nil, errors.New("--admin-client-ca: no PEM certificate in " + cfg.AdminClientCA)
+		var err error
+		if s.clientCAs, err = certPool("admin-client-ca", cfg.AdminClientCA); err != nil {
+			return nil, err
 		}
 		certs := auth.ClientCert{Perms: auth.Permissions{Admin: auth.AdminFull}}
 		if tokens != nil {
@@ -89,36 +90,9 @@ func newTokens(ctx context.Context, cfg *Config, log *slog.Logger) (*auth.Tokens
 	if cfg.AuthJWTSecretFile == "" && len(cfg.AuthJWTPublicKeys) == 0 && cfg.AuthJWKS == "" {
 		return t, nil
 	}
-	jc := auth.JWTConfig{Issuer: cfg.AuthJWTIssuer, Audience: cfg.AuthJWTAudience}
-	if cfg.AuthJWTSecretFile != "" {
-		b, err := os.ReadFile(cfg.AuthJWTSecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("--auth-jwt-secret-file: %w", err)
-		}
-		jc.Secret = []byte(strings.TrimRight(string(b), "\r\n"))
-	}
-	for _, f := range cfg.AuthJWTPublicKeys {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("--auth-jwt-public-key: %w", err)
-		}
-		keys, err := auth.ParsePublicKeys(b)
-		if err != nil {
-			return nil, fmt.Errorf("--auth-jwt-public-key %s: %w", f, err)
-		}
-		jc.PublicKeys = append(jc.PublicKeys, keys...)
-	}
-	if cfg.AuthJWKS != "" {
-		var jwks keyfunc.Keyfunc
-		var err error
-		if strings.HasPrefix(cfg.AuthJWKS, "https://") {
-			jwks, err = auth.NewJWKSURL(ctx, cfg.AuthJWKS, log)
-		} else {
-			var b []byte
-			if b, err = os.ReadFile(cfg.AuthJWKS); err == nil {
-				jwks, err = auth.LoadJWKSFile(b)
-			}
-		}
+	jc := auth.JWTConfig{Issuer: cfg.AuthJWTIssuer, Audience: cfg.AuthJWTAudience, Files: jwtKeyFiles(cfg)}
+	if strings.HasPrefix(cfg.AuthJWKS, "https://") {
+		jwks, err := auth.NewJWKSURL(ctx, cfg.AuthJWKS, log)
 		if err != nil {
 			return nil, fmt.Errorf("--auth-jwks: %w", err)
 		}
@@ -126,9 +100,30 @@ func newTokens(ctx context.Context, cfg *Config, log *slog.Logger) (*auth.Tokens
 	}
 	var err error
 	if t.JWT, err = auth.NewJWT(jc); err != nil {
-		return nil, fmt.Errorf("--auth-jwt-*: %w", err)
+		return nil, fmt.Errorf("--auth-jwt-*/--auth-jwks: %w", err)
 	}
 	return t, nil
+}
+
+// jwtKeyFiles are the files of --auth-jwt-secret-file,
+// --auth-jwt-public-key and a file --auth-jwks: reloaded when they
+// change and on SIGHUP (see [security.reloadKeys]).
+func jwtKeyFiles(cfg *Config) auth.KeyFiles {
+	f := auth.KeyFiles{Secret: cfg.AuthJWTSecretFile, PublicKeys: cfg.AuthJWTPublicKeys}
+	if !strings.HasPrefix(cfg.AuthJWKS, "https://") {
+		f.JWKS = cfg.AuthJWKS
+	}
+	return f
+}
+
+// reloadKeys reads the JWT key files again (why says what triggered
+// it); when one is broken the current keys stay, with a warning.
+func (s *security) reloadKeys(why string) {
+	if err := s.jwt.Reload(); err != nil {
+		s.log.Warn("JWT keys not reloaded; keeping the current ones", "why", why, "err", err)
+		return
+	}
+	s.log.Info("JWT keys reloaded", "why", why)
 }
 
 // withCORS answers CORS preflights and adds CORS headers for the REST

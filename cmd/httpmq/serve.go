@@ -46,6 +46,10 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 	if err != nil {
 		return err
 	}
+	if len(sec.keyFiles) > 0 {
+		stop := watchFiles("JWT key", sec.keyFiles, sec.reloadKeys, log)
+		defer stop()
+	}
 
 	nats, err := connectNATS(ctx, cfg, log)
 	if err != nil {

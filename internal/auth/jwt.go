@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,6 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -27,8 +31,8 @@ type Claims struct {
 	Httpmq Permissions `json:"httpmq"`
 }
 
-// JWTConfig configures [NewJWT]. At least one of Secret, PublicKeys and
-// JWKS must be set; each enables its algorithms only.
+// JWTConfig configures [NewJWT]. At least one of Secret, PublicKeys, JWKS
+// and Files must be set; each enables its algorithms only.
 type JWTConfig struct {
 	// Secret is the HMAC key: enables HS256, HS384, HS512.
 	Secret []byte
@@ -37,6 +41,9 @@ type JWTConfig struct {
 	// JWKS resolves keys by the token's kid ([LoadJWKSFile],
 	// [NewJWKSURL]): enables RS*, PS* and ES*.
 	JWKS keyfunc.Keyfunc
+	// Files are key material read at [NewJWT] and again at each
+	// [JWT.Reload], beside the keys above.
+	Files KeyFiles
 	// Issuer and Audience, when set, must match iss and aud.
 	Issuer, Audience string
 	// Leeway tolerates clock skew on exp and nbf. Default 0.
@@ -45,30 +52,57 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
+// KeyFiles name files holding JWT keys ([JWTConfig.Files]). A secret
+// file cannot be combined with [JWTConfig.Secret], nor a JWKS file with
+// [JWTConfig.JWKS]; public keys add up.
+type KeyFiles struct {
+	// Secret holds the HMAC secret; trailing line breaks are ignored.
+	Secret string
+	// PublicKeys hold PEM public keys or certificates ([ParsePublicKeys]).
+	PublicKeys []string
+	// JWKS holds a JWK Set document ([LoadJWKSFile]).
+	JWKS string
+}
+
+// Paths lists the files, for watching them.
+func (f KeyFiles) Paths() []string {
+	var paths []string
+	if f.Secret != "" {
+		paths = append(paths, f.Secret)
+	}
+	paths = append(paths, f.PublicKeys...)
+	if f.JWKS != "" {
+		paths = append(paths, f.JWKS)
+	}
+	return paths
+}
+
 // JWT verifies JSON Web Tokens with golang-jwt. It is safe for
-// concurrent use.
+// concurrent use, [JWT.Reload] included.
 type JWT struct {
 	cfg    JWTConfig
 	parser *jwt.Parser
+	keys   atomic.Pointer[jwtKeys]
 }
 
-// NewJWT checks cfg and returns a verifier.
+// jwtKeys is the key material in use: cfg's keys and its files'.
+type jwtKeys struct {
+	secret []byte
+	public []crypto.PublicKey
+	jwks   keyfunc.Keyfunc
+}
+
+// NewJWT checks cfg, reads its key files and returns a verifier.
 func NewJWT(cfg JWTConfig) (*JWT, error) {
+	k, err := loadKeys(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	var methods []string
-	if len(cfg.Secret) > 0 {
-		if len(cfg.Secret) < 32 {
-			return nil, errors.New("jwt: the HMAC secret must be at least 32 bytes")
-		}
+	if len(k.secret) > 0 {
 		methods = append(methods, "HS256", "HS384", "HS512")
 	}
-	for _, k := range cfg.PublicKeys {
-		switch k.(type) {
-		case *rsa.PublicKey, *ecdsa.PublicKey:
-		default:
-			return nil, fmt.Errorf("jwt: public key of type %T is not RSA or ECDSA", k)
-		}
-	}
-	if len(cfg.PublicKeys) > 0 || cfg.JWKS != nil {
+	if len(k.public) > 0 || k.jwks != nil {
 		methods = append(methods, "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 	}
 	if len(methods) == 0 {
@@ -87,7 +121,73 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &JWT{cfg: cfg, parser: jwt.NewParser(opts...)}, nil
+	j := &JWT{cfg: cfg, parser: jwt.NewParser(opts...)}
+	j.keys.Store(k)
+	return j, nil
+}
+
+// Reload reads the key files ([JWTConfig.Files]) again; tokens are
+// verified with the new keys from then on. When a file cannot be read or
+// holds no valid key, Reload returns the error and the keys in use stay.
+// The kinds of key, hence the algorithms accepted, never change: a file
+// yields its kind of key or an error.
+func (j *JWT) Reload() error {
+	k, err := loadKeys(&j.cfg)
+	if err != nil {
+		return err
+	}
+	j.keys.Store(k)
+	return nil
+}
+
+// loadKeys merges cfg's keys with those of its files and checks them.
+func loadKeys(cfg *JWTConfig) (*jwtKeys, error) {
+	k := &jwtKeys{secret: cfg.Secret, public: slices.Clip(cfg.PublicKeys), jwks: cfg.JWKS}
+	f := cfg.Files
+	if f.Secret != "" {
+		if len(cfg.Secret) > 0 {
+			return nil, errors.New("jwt: both a secret and a secret file configured")
+		}
+		b, err := os.ReadFile(f.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("jwt: secret: %w", err)
+		}
+		k.secret = bytes.TrimRight(b, "\r\n")
+	}
+	for _, path := range f.PublicKeys {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("jwt: public key: %w", err)
+		}
+		keys, err := ParsePublicKeys(b)
+		if err != nil {
+			return nil, fmt.Errorf("jwt: public key %s: %w", path, err)
+		}
+		k.public = append(k.public, keys...)
+	}
+	if f.JWKS != "" {
+		if cfg.JWKS != nil {
+			return nil, errors.New("jwt: both a JWKS and a JWKS file configured")
+		}
+		b, err := os.ReadFile(f.JWKS)
+		if err != nil {
+			return nil, fmt.Errorf("jwt: JWKS: %w", err)
+		}
+		if k.jwks, err = LoadJWKSFile(b); err != nil {
+			return nil, fmt.Errorf("jwt: JWKS %s: %w", f.JWKS, err)
+		}
+	}
+	if (len(k.secret) > 0 || f.Secret != "") && len(k.secret) < 32 {
+		return nil, errors.New("jwt: the HMAC secret must be at least 32 bytes")
+	}
+	for _, pk := range k.public {
+		switch pk.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			return nil, fmt.Errorf("jwt: public key of type %T is not RSA or ECDSA", pk)
+		}
+	}
+	return k, nil
 }
 
 // Verify checks tok's signature and claims and returns its identity. Its
@@ -134,15 +234,16 @@ func jwtReason(err error) string {
 // key picks the verification key for t: the HMAC secret for HS*, the
 // JWKS entry for a token with a kid, else every configured public key.
 func (j *JWT) key(ctx context.Context, t *jwt.Token) (any, error) {
+	k := j.keys.Load()
 	if _, ok := t.Method.(*jwt.SigningMethodHMAC); ok {
-		return j.cfg.Secret, nil
+		return k.secret, nil
 	}
-	if _, hasKID := t.Header["kid"]; j.cfg.JWKS != nil && (hasKID || len(j.cfg.PublicKeys) == 0) {
-		return j.cfg.JWKS.KeyfuncCtx(ctx)(t)
+	if _, hasKID := t.Header["kid"]; k.jwks != nil && (hasKID || len(k.public) == 0) {
+		return k.jwks.KeyfuncCtx(ctx)(t)
 	}
 	set := jwt.VerificationKeySet{}
-	for _, k := range j.cfg.PublicKeys {
-		set.Keys = append(set.Keys, k)
+	for _, pk := range k.public {
+		set.Keys = append(set.Keys, pk)
 	}
 	return set, nil
 }

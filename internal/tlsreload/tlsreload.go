@@ -5,6 +5,9 @@
 // [Reloader.Watch] for as long as the server runs; call [Reloader.Reload]
 // on SIGHUP too. A reload that fails (a half-written file, a key that does
 // not match) keeps the previous certificate and is logged.
+//
+// [WatchFiles], the watcher underneath, serves other files reloaded the
+// same way (JWT keys).
 package tlsreload
 
 import (
@@ -64,20 +67,37 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	return r.cert.Load(), nil
 }
 
-// Watch reloads the files whenever their directories change (watching
-// directories, not files, catches editors' renames and Kubernetes'
-// symlink swaps), until ctx ends. It returns nil then, or an error if
+// Watch reloads the files whenever their directories change (see
+// [WatchFiles]), until ctx ends. It returns nil then, or an error if
 // watching cannot start.
 func (r *Reloader) Watch(ctx context.Context) error {
+	return WatchFiles(ctx, []string{r.certFile, r.keyFile}, r.log, r.ReloadAndLog)
+}
+
+// WatchFiles calls reload whenever one of files may have changed, until
+// ctx ends; why says which change. It watches the files' directories,
+// not the files, which catches editors' renames and Kubernetes' symlink
+// swaps ("..data"). It is the one watcher of httpmq's reloadable files:
+// TLS certificates and JWT keys alike. It returns nil when ctx ends, or
+// an error if watching cannot start.
+func WatchFiles(ctx context.Context, files []string, log *slog.Logger, reload func(why string)) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watching TLS files: %w", err)
+		return fmt.Errorf("watching %s: %w", strings.Join(files, ", "), err)
 	}
 	defer func() { _ = w.Close() }()
-	dirs := map[string]bool{filepath.Dir(r.certFile): true, filepath.Dir(r.keyFile): true}
+	dirs := map[string]bool{}
+	names := map[string]bool{}
+	for _, f := range files {
+		dirs[filepath.Dir(f)] = true
+		names[filepath.Base(f)] = true
+	}
 	for d := range dirs {
 		if err := w.Add(d); err != nil {
-			return fmt.Errorf("watching TLS files in %s: %w", d, err)
+			return fmt.Errorf("watching files in %s: %w", d, err)
 		}
 	}
 	for {
@@ -85,21 +105,17 @@ func (r *Reloader) Watch(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case err := <-w.Errors:
-			r.log.Warn("watching TLS files", "err", err)
+			log.Warn("watching files", "files", files, "err", err)
 		case ev := <-w.Events:
-			if ev.Op == fsnotify.Chmod || !r.concerns(ev.Name) {
+			base := filepath.Base(ev.Name)
+			// The files themselves, or Kubernetes' "..data" style
+			// symlinks beside them.
+			if ev.Op == fsnotify.Chmod || !(names[base] || strings.HasPrefix(base, "..")) {
 				continue
 			}
-			r.ReloadAndLog("file changed: " + ev.Name)
+			reload("file changed: " + ev.Name)
 		}
 	}
-}
-
-// concerns reports whether a change to path may change the pair: the
-// files themselves, or Kubernetes' "..data" style symlinks beside them.
-func (r *Reloader) concerns(path string) bool {
-	base := filepath.Base(path)
-	return base == filepath.Base(r.certFile) || base == filepath.Base(r.keyFile) || strings.HasPrefix(base, "..")
 }
 
 // ReloadAndLog reloads and logs the outcome (why says what triggered it).
