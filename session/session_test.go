@@ -194,3 +194,34 @@ func TestTooManySessions(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 400, resp.StatusCode)
 }
+
+// TestNoDeliveryAfterUnsubscribe: once unsubscribe is answered, no msg of
+// that subscription follows, even with deliveries in full flow.
+func TestNoDeliveryAfterUnsubscribe(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	stream(t, env.Bridge, "S", "s")
+	consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c", AckWait: time.Minute})
+	for i := range 500 {
+		_, err := env.Bridge.Publish(testenv.Context(t), bridge.Message{Subject: "s", Data: fmt.Append(nil, i)})
+		require.NoError(t, err)
+	}
+	srv := startServer(t, h2c, session.Options{Broker: env.Bridge, OutboundQueue: 8})
+	c := dial(t, srv, protocol.SubprotocolMsgpack)
+	c.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "a", Stream: "S", Consumer: "c", MaxInflight: 500})
+	c.next()
+	c.send(&protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "2", Sub: "a"})
+	c.send(&protocol.Frame{Type: protocol.TypePing, ID: "3"})
+	unsubscribed := false
+	for {
+		f := c.recv()
+		switch {
+		case f.Type == protocol.TypeOK && f.ID == "2":
+			unsubscribed = true
+		case f.Type == protocol.TypeMsg:
+			require.False(t, unsubscribed, "msg %d after the unsubscribe's ok", f.StreamSeq)
+		case f.Type == protocol.TypePong:
+			require.True(t, unsubscribed)
+			return
+		}
+	}
+}
