@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		natsURL   = fs.String("nats-url", "", "the JetStream server that -url uses, for the native baseline")
 		short     = fs.Bool("short", false, "tiny counts: checks that every scenario runs, measures nothing")
 		tableFrom = fs.String("table-from", "", "print the table of a file of -json results, and run nothing")
+		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (with -in-process: client and server)")
 	)
 	fs.IntVar(&o.Size, "size", 128, "payload size in bytes")
 	fs.IntVar(&o.Count, "count", 20_000, "messages per throughput measurement")
@@ -83,6 +85,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.Count, o.Sessions, o.FanOut, o.LatencyDuration, o.LatencyRate = 200, 20, 2, 200*time.Millisecond, 200
 	}
 	o.Progress = func(s string) { fmt.Fprintln(stderr, "running", s) }
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	target := bench.Target{HTTPURL: *url, NATSURL: *natsURL}
 	switch {
