@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -106,7 +107,7 @@ func (b *Bridge) CreateConsumer(ctx context.Context, stream string, cfg Consumer
 // deliver subject, so JetStream alone would call every repeat a conflict.
 func (b *Bridge) consumerExists(ctx context.Context, stream string, want ConsumerConfig, err error) (*ConsumerInfo, error) {
 	err = classify(err)
-	if !isErr(err, ErrConsumerExists) || want.DeliverSubject != "" {
+	if !errors.Is(err, ErrConsumerExists) || want.DeliverSubject != "" {
 		return nil, err
 	}
 	have, gerr := b.Consumer(ctx, stream, want.Name)
@@ -133,9 +134,6 @@ func normConsumer(c ConsumerConfig) ConsumerConfig {
 	}
 	if c.DeliverPolicy == "" {
 		c.DeliverPolicy = "all"
-	}
-	if c.Replicas == 0 {
-		c.Replicas = 0
 	}
 	if !c.Push {
 		c.MaxWaiting = 0

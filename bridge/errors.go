@@ -86,5 +86,3 @@ func classify(err error) error {
 	}
 	return err
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

@@ -144,7 +144,10 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 			return nil, classify(err)
 		}
 		s.deliver = sub
-		if err := b.nc.FlushWithContext(rctxOr(ctx, b.timeout)); err != nil {
+		fctx, fcancel := b.ctx(ctx)
+		err = b.nc.FlushWithContext(fctx) // the server knows of the subscriber before we return
+		fcancel()
+		if err != nil {
 			s.Close()
 			return nil, classify(err)
 		}
@@ -160,12 +163,6 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscripti
 		go s.pullLoop(sctx, cons)
 	}
 	return s, nil
-}
-
-func rctxOr(ctx context.Context, d time.Duration) context.Context {
-	c, cancel := context.WithTimeout(ctx, d)
-	context.AfterFunc(c, cancel)
-	return c
 }
 
 // checkFilter accepts a subscriber's subject when it equals or covers the
