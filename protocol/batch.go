@@ -50,3 +50,30 @@ func Frames(c Codec, msg []byte, fn func(*Frame, error)) {
 		}
 	}
 }
+
+// Limits of one batched message: a sender draining its queue puts at most
+// this many frames, or about this many bytes, in one message.
+const (
+	MaxBatchFrames = 128
+	MaxBatchBytes  = 64 << 10
+)
+
+// Batch returns first as a message, with the encoded frames already
+// waiting in queue appended (without waiting for more), up to
+// [MaxBatchFrames] and [MaxBatchBytes]. With nothing waiting it returns
+// first itself; otherwise the message is built in buf's storage.
+func Batch(c Codec, buf, first []byte, queue <-chan []byte) []byte {
+	if len(queue) == 0 {
+		return first
+	}
+	msg := append(buf[:0], first...)
+	for n := 1; n < MaxBatchFrames && len(msg) < MaxBatchBytes; n++ {
+		select {
+		case b := <-queue:
+			msg = AppendFrame(c, msg, b)
+		default:
+			return msg
+		}
+	}
+	return msg
+}

@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +90,24 @@ func FuzzFrames(f *testing.F) {
 			}
 		})
 	})
+}
+
+func TestBatchDrainsWhatWaits(t *testing.T) {
+	c := protocol.JSONCodec{}
+	q := make(chan []byte, 300)
+	first := []byte(`{"type":"pong","id":"0"}`)
+	assert.Equal(t, first, protocol.Batch(c, nil, first, q), "nothing waiting: first alone")
+	for i := 1; i < 300; i++ {
+		b, _ := c.Encode(&protocol.Frame{Type: protocol.TypePong, ID: fmt.Sprint(i)})
+		q <- b
+	}
+	msg := protocol.Batch(c, nil, first, q)
+	n := 0
+	protocol.Frames(c, msg, func(f *protocol.Frame, err error) {
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprint(n), f.ID, "in order")
+		n++
+	})
+	assert.Equal(t, protocol.MaxBatchFrames, n)
+	assert.Len(t, q, 299-(protocol.MaxBatchFrames-1), "the rest waits for the next message")
 }

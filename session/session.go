@@ -246,30 +246,11 @@ func (s *session) writer() {
 	}
 }
 
-// Batches: when frames wait in the queue, the writer sends up to this
-// many (or this many bytes) in one WebSocket message, saving a write and
-// a flush per frame. A lone frame goes out at once, alone.
-const (
-	maxBatchFrames = 128
-	maxBatchBytes  = 64 << 10
-)
-
-// batch appends to first the frames already waiting, within the limits.
+// batch sends the frames already waiting along with first, in one
+// message (a lone frame goes out at once, alone), reusing a small buffer.
 func (s *session) batch(first []byte) []byte {
-	if len(s.out) == 0 {
-		return first
-	}
-	msg := append(s.batchBuf[:0], first...)
-more:
-	for n := 1; n < maxBatchFrames && len(msg) < maxBatchBytes; n++ {
-		select {
-		case b := <-s.out:
-			msg = protocol.AppendFrame(s.codec, msg, b)
-		default:
-			break more
-		}
-	}
-	if cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
+	msg := protocol.Batch(s.codec, s.batchBuf, first, s.out)
+	if len(msg) != len(first) && cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
 		s.batchBuf = msg
 	}
 	return msg

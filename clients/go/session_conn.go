@@ -186,15 +186,8 @@ func (s *Session) write(c *conn, f *protocol.Frame) error {
 	}
 }
 
-// Batches: frames waiting in the queue go out together, up to these
-// limits, in one WebSocket message (see protocol.AppendFrame).
-const (
-	maxBatchFrames = 128
-	maxBatchBytes  = 64 << 10
-)
-
 // writer writes c's queued frames until c is down, batching those that
-// wait. A failed write closes c; the reader then sees it.
+// wait (protocol.Batch). A failed write closes c; the reader then sees it.
 func (s *Session) writer(c *conn) {
 	var buf []byte
 	for {
@@ -204,18 +197,8 @@ func (s *Session) writer(c *conn) {
 			return
 		case msg = <-c.out:
 		}
-		if len(c.out) > 0 {
-			buf = append(buf[:0], msg...)
-		more:
-			for n := 1; n < maxBatchFrames && len(buf) < maxBatchBytes; n++ {
-				select {
-				case b := <-c.out:
-					buf = protocol.AppendFrame(s.codec, buf, b)
-				default:
-					break more
-				}
-			}
-			msg = buf
+		if batched := protocol.Batch(s.codec, buf, msg, c.out); len(batched) != len(msg) {
+			msg, buf = batched, batched // frames waiting went along in one message
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 		err := c.ws.Write(ctx, s.kind, msg)
