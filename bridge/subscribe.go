@@ -365,11 +365,16 @@ func (s *Subscription) receivePush(m *nats.Msg) {
 func (s *Subscription) pullLoop(ctx context.Context, cons jetstream.Consumer) {
 	defer s.wg.Done()
 	backoff := 50 * time.Millisecond
+	// Pull when half the credit is free (or all of it is), not on every
+	// single ack: a pull request is a round trip, and one per message
+	// would pace a busy subscriber by it.
+	threshold := max(1, s.max/2)
 	for {
 		s.mu.Lock()
-		free := s.max - s.inflight.len() - len(s.queue)
+		held := s.inflight.len() + len(s.queue)
 		s.mu.Unlock()
-		if free <= 0 {
+		free := s.max - held
+		if free <= 0 || (free < threshold && held > 0) {
 			select {
 			case <-ctx.Done():
 				return
