@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		short     = fs.Bool("short", false, "tiny counts: checks that every scenario runs, measures nothing")
 		tableFrom = fs.String("table-from", "", "print the table of a file of -json results, and run nothing")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (with -in-process: client and server)")
+		heapprof  = fs.String("server-heapprofile", "", "write the server's heap profile, taken while the memory scenario's sessions are open, to `file`")
 	)
 	fs.IntVar(&o.Size, "size", 128, "payload size in bytes")
 	fs.IntVar(&o.Count, "count", 20_000, "messages per throughput measurement")
@@ -85,6 +86,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.Count, o.Sessions, o.FanOut, o.LatencyDuration, o.LatencyRate = 200, 20, 2, 200*time.Millisecond, 200
 	}
 	o.Progress = func(s string) { fmt.Fprintln(stderr, "running", s) }
+	if *heapprof != "" {
+		f, err := os.Create(*heapprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.ServerHeapProfile = f
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type Options struct {
 	FanOut int
 	// Progress, if set, is told what runs.
 	Progress func(string)
+	// ServerHeapProfile, if set, receives the server's heap profile taken
+	// while the memory scenario's sessions are open.
+	ServerHeapProfile io.Writer
 }
 
 func (o Options) withDefaults() Options {
@@ -438,6 +442,21 @@ func (r *runner) latency(ctx context.Context, storage string) ([]Result, error) 
 	return append(out, latencyResult(res, l)), nil
 }
 
+// fetch copies what path answers to w.
+func (r *runner) fetch(ctx context.Context, path string, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", r.t.HTTPURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.http1.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
 func (r *runner) memstats(ctx context.Context) (MemStats, error) {
 	var m MemStats
 	req, err := http.NewRequestWithContext(ctx, "GET", r.t.HTTPURL+"/bench/memstats", nil)
@@ -493,6 +512,11 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 	after, err := r.memstats(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if r.o.ServerHeapProfile != nil {
+		if err := r.fetch(ctx, "/debug/pprof/heap", r.o.ServerHeapProfile); err != nil {
+			return nil, err
+		}
 	}
 	n := len(sessions)
 	res := Result{Scenario: "memory", Variant: "session-msgpack", Storage: "memory", Count: n, Errors: errs,

@@ -76,6 +76,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 	mux.HandleFunc("/bench/memstats", memstats)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
 	mux.Handle("/v1/admin/", mgmt)
 	mux.Handle("/v1/data/", s.rest)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
