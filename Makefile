@@ -7,6 +7,8 @@ FUZZTIME    ?= 20s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 ARGS        ?=
+BENCH_OUT   ?= bin/benchmarks.jsonl
+BENCH_CHART ?= bin/benchmarks.png
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test test-deps lint fmt doc fuzz bench bench-chart clean
@@ -60,15 +62,15 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 20s)
 		done; \
 	done
 
-bench: ## Measure httpmq against native nats.go (table on stdout, figures in docs/benchmarks.jsonl); ARGS="-short" for a quick check
+bench: ## Measure httpmq against native nats.go: table on stdout, figures in BENCH_OUT (bin/benchmarks.jsonl); ARGS="-short" for a quick check
 	$(GO) build -o bin/httpmq-bench ./cmd/httpmq-bench
-	bin/httpmq-bench -json $(ARGS) > docs/benchmarks.jsonl
-	bin/httpmq-bench -table-from docs/benchmarks.jsonl
+	bin/httpmq-bench -json -count 100000 $(ARGS) > $(BENCH_OUT)
+	bin/httpmq-bench -table-from $(BENCH_OUT)
 
-bench-chart: ## Draw docs/benchmarks.png from docs/benchmarks.jsonl (installs Debian's python3-matplotlib if missing)
+bench-chart: ## Draw BENCH_CHART (bin/benchmarks.png) from BENCH_OUT (installs Debian's python3-matplotlib if missing)
 	@/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null)
-	/usr/bin/python3 scripts/bench-chart.py docs/benchmarks.jsonl docs/benchmarks.png
+	/usr/bin/python3 scripts/bench-chart.py $(BENCH_OUT) $(BENCH_CHART)
 
 clean: ## Remove build output (bin/) and the default data directory (./data)
 	rm -rf bin data
