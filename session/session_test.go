@@ -225,3 +225,30 @@ func TestNoDeliveryAfterUnsubscribe(t *testing.T) {
 		}
 	}
 }
+
+// TestAckThroughAnotherInstance: a message delivered by one httpmq
+// instance is acked over a session on another (each with its own bridge
+// to the same JetStream); the first instance's subscription gets its
+// credit back, as it learns of the ack from JetStream.
+func TestAckThroughAnotherInstance(t *testing.T) {
+	env := testenv.New(t, testenv.Options{})
+	stream(t, env.Bridge, "S", "s")
+	consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c", AckWait: time.Minute})
+	one := startServer(t, h2c, session.Options{Broker: env.Bridge})
+	two := startServer(t, http1, session.Options{Broker: testenv.Connect(t, env.Server, 0)})
+	a := dial(t, one, protocol.SubprotocolJSON)
+	b := dial(t, two, protocol.SubprotocolMsgpack)
+
+	a.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "x", Stream: "S", Consumer: "c", MaxInflight: 1})
+	for i := range 2 {
+		_, err := env.Bridge.Publish(testenv.Context(t), bridge.Message{Subject: "s", Data: fmt.Append(nil, i)})
+		require.NoError(t, err)
+	}
+	m := a.next()
+	assert.Equal(t, uint64(1), m.StreamSeq)
+	b.ok(&protocol.Frame{Type: protocol.TypeAck, ID: "2", Stream: m.Stream, Consumer: m.Consumer,
+		StreamSeq: m.StreamSeq, ConsumerSeq: m.ConsumerSeq})
+	// With max_inflight 1, the second message comes only once the ack
+	// made on the other instance has been seen.
+	assert.Equal(t, uint64(2), a.next().StreamSeq)
+}
