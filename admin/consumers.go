@@ -144,12 +144,6 @@ func (a *api) createConsumer(r *http.Request, ps httprouter.Params) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if ci == nil {
-		// The bridge may report an identical re-create without the info.
-		if ci, err = a.bridge.Consumer(r.Context(), stream, cfg.Name); err != nil {
-			return nil, err
-		}
-	}
 	return struct {
 		Consumer consumerInfo `json:"consumer"`
 	}{toConsumerInfo(ci)}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -86,13 +87,8 @@ func (a *app) consumerList(ctx context.Context, cf *clientFlags, pos []string) e
 	if cf.json {
 		return writeJSON(a.stdout, all)
 	}
-	names := make([]string, 0, len(all))
-	for n := range all {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	rows := make([][]string, 0, len(names))
-	for _, n := range names {
+	rows := make([][]string, 0, len(all))
+	for _, n := range slices.Sorted(maps.Keys(all)) {
 		c := all[n]
 		rows = append(rows, []string{n, c.Config.Mode, filterOf(c.Config), fmt.Sprint(c.NumPending),
 			fmt.Sprint(c.NumAckPending), fmt.Sprint(c.NumRedelivered), fmt.Sprint(c.AckFloor.StreamSeq)})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -113,13 +114,8 @@ func (a *app) streamList(ctx context.Context, cf *clientFlags, _ []string) error
 	if cf.json {
 		return writeJSON(a.stdout, all)
 	}
-	names := make([]string, 0, len(all))
-	for n := range all {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	rows := make([][]string, 0, len(names))
-	for _, n := range names {
+	rows := make([][]string, 0, len(all))
+	for _, n := range slices.Sorted(maps.Keys(all)) {
 		s := all[n]
 		rows = append(rows, []string{n, strings.Join(s.Config.Subjects, ","), fmt.Sprint(s.State.Messages),
 			fmt.Sprint(s.State.Bytes), fmt.Sprint(s.State.ConsumerCount), when(s.State.LastTS)})
