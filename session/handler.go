@@ -17,6 +17,7 @@ import (
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/h2ws"
 	"github.com/httpmq/httpmq/internal/httpx"
+	_ "github.com/httpmq/httpmq/internal/xconnect" // HTTP/2 extended CONNECT on, in any program serving sessions
 	"github.com/httpmq/httpmq/protocol"
 )
 

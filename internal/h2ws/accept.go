@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	_ "github.com/httpmq/httpmq/internal/xconnect" // HTTP/2 extended CONNECT on
 )
 
 // IsExtendedConnect reports whether r is an RFC 8441 WebSocket handshake.

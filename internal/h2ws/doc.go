@@ -13,6 +13,8 @@
 // websocket.DialOptions.HTTPClient that turns Dial's GET into an
 // extended CONNECT over golang.org/x/net/http2, over TLS or h2c.
 //
-// The server needs extended CONNECT switched on; importing
-// internal/xconnect does that.
+// The server needs extended CONNECT switched on: a program that serves
+// WebSockets over HTTP/2 imports internal/xconnect (package session
+// does). Clients need nothing of the kind, so this package does not
+// import it.
 package h2ws

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/httpmq/httpmq/internal/h2ws"
+	_ "github.com/httpmq/httpmq/internal/xconnect" // the server side needs extended CONNECT on
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
