@@ -40,7 +40,7 @@ func TestOpenAPIAuthFailures(t *testing.T) {
 	concrete := strings.NewReplacer("{stream}", "testStream00", "{consumer}", "testConsumer00", "{seq}", "1")
 	bearer := func(key string) []string { return []string{"Authorization", "Bearer " + key} }
 	var guarded []string
-	for _, op := range mustSpec(t).operations() {
+	for _, op := range mustSpec(t).Operations() {
 		method, tmpl, _ := strings.Cut(op, " ")
 		path := concrete.Replace(tmpl)
 		if tmpl == "/v1/admin/alive" || tmpl == "/v1/admin/ready" {

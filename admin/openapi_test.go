@@ -82,7 +82,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fails(t, 404, "not_found", "GET", "/v1/admin/nothing", "")
 	e.fails(t, 405, "method_not_allowed", "PATCH", "/v1/admin/stream/testStream00", "")
 
-	for _, op := range mustSpec(t).operations() {
+	for _, op := range mustSpec(t).Operations() {
 		assert.True(t, e.seen[op], "documented operation %s was never answered with success", op)
 	}
 }
@@ -110,7 +110,7 @@ func TestOpenAPICheckerCatchesMistakes(t *testing.T) {
 	req := func(body string) error {
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
 		require.NoError(t, err)
-		return s.validate("/components/schemas/CreateStreamRequest", v)
+		return s.Validate("/components/schemas/CreateStreamRequest", v)
 	}
 	assert.NoError(t, req(`{"name":"x","max_age":1,"retention":"limits","subjects":["a"]}`))
 	assert.Error(t, req(`{"name":"x","bogus":1}`), "unknown request field")
@@ -121,7 +121,7 @@ func TestOpenAPICheckerCatchesMistakes(t *testing.T) {
 // The error codes the document lists are exactly protocol's.
 func TestOpenAPIErrorCodesMatchProtocol(t *testing.T) {
 	s := mustSpec(t)
-	m, _ := s.at("/components/schemas/ErrorCode")
+	m, _ := s.At("/components/schemas/ErrorCode")
 	var doc []string
 	for _, c := range m["enum"].([]any) {
 		doc = append(doc, c.(string))
