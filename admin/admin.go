@@ -120,3 +120,22 @@ func (a *api) handle(h handlerFunc) httprouter.Handle {
 func (a *api) allow(r *http.Request, kind auth.Kind, stream, consumer string) error {
 	return a.gate.Check(r.Context(), auth.Action{Kind: kind, Stream: stream, Consumer: consumer})
 }
+
+// target authorizes kind on the route's stream and, for routes that name
+// one, its consumer, then checks their names: the opening of every
+// handler that acts on one stream or consumer and reads no body.
+func (a *api) target(r *http.Request, kind auth.Kind, ps httprouter.Params) (stream, consumer string, err error) {
+	stream, consumer = ps.ByName("stream"), ps.ByName("consumer")
+	if err := a.allow(r, kind, stream, consumer); err != nil {
+		return "", "", err
+	}
+	if err := validName("stream", stream); err != nil {
+		return "", "", err
+	}
+	if consumer != "" { // httprouter never matches an empty segment
+		if err := validName("consumer", consumer); err != nil {
+			return "", "", err
+		}
+	}
+	return stream, consumer, nil
+}

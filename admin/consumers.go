@@ -151,11 +151,8 @@ func (a *api) createConsumer(r *http.Request, ps httprouter.Params) (any, error)
 
 // listConsumers answers every consumer of a stream, keyed by name.
 func (a *api) listConsumers(r *http.Request, ps httprouter.Params) (any, error) {
-	stream := ps.ByName("stream")
-	if err := a.allow(r, auth.AdminRead, stream, ""); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", stream); err != nil {
+	stream, _, err := a.target(r, auth.AdminRead, ps)
+	if err != nil {
 		return nil, err
 	}
 	all, err := a.bridge.Consumers(r.Context(), stream)
@@ -172,14 +169,8 @@ func (a *api) listConsumers(r *http.Request, ps httprouter.Params) (any, error) 
 }
 
 func (a *api) getConsumer(r *http.Request, ps httprouter.Params) (any, error) {
-	stream, name := ps.ByName("stream"), ps.ByName("consumer")
-	if err := a.allow(r, auth.AdminRead, stream, name); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", stream); err != nil {
-		return nil, err
-	}
-	if err := validName("consumer", name); err != nil {
+	stream, name, err := a.target(r, auth.AdminRead, ps)
+	if err != nil {
 		return nil, err
 	}
 	ci, err := a.bridge.Consumer(r.Context(), stream, name)
@@ -192,14 +183,8 @@ func (a *api) getConsumer(r *http.Request, ps httprouter.Params) (any, error) {
 }
 
 func (a *api) deleteConsumer(r *http.Request, ps httprouter.Params) (any, error) {
-	stream, name := ps.ByName("stream"), ps.ByName("consumer")
-	if err := a.allow(r, auth.AdminWrite, stream, name); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", stream); err != nil {
-		return nil, err
-	}
-	if err := validName("consumer", name); err != nil {
+	stream, name, err := a.target(r, auth.AdminWrite, ps)
+	if err != nil {
 		return nil, err
 	}
 	return nil, a.bridge.DeleteConsumer(r.Context(), stream, name)

@@ -56,11 +56,8 @@ func (a *api) purgeStream(r *http.Request, ps httprouter.Params) (any, error) {
 
 // getMessage reads one stored message by its stream sequence (extension).
 func (a *api) getMessage(r *http.Request, ps httprouter.Params) (any, error) {
-	name := ps.ByName("stream")
-	if err := a.allow(r, auth.AdminRead, name, ""); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", name); err != nil {
+	name, _, err := a.target(r, auth.AdminRead, ps)
+	if err != nil {
 		return nil, err
 	}
 	seq, err := strconv.ParseUint(ps.ByName("seq"), 10, 64)

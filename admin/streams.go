@@ -172,11 +172,8 @@ func (a *api) listStreams(r *http.Request, _ httprouter.Params) (any, error) {
 }
 
 func (a *api) getStream(r *http.Request, ps httprouter.Params) (any, error) {
-	name := ps.ByName("stream")
-	if err := a.allow(r, auth.AdminRead, name, ""); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", name); err != nil {
+	name, _, err := a.target(r, auth.AdminRead, ps)
+	if err != nil {
 		return nil, err
 	}
 	si, err := a.bridge.Stream(r.Context(), name)
@@ -189,11 +186,8 @@ func (a *api) getStream(r *http.Request, ps httprouter.Params) (any, error) {
 }
 
 func (a *api) deleteStream(r *http.Request, ps httprouter.Params) (any, error) {
-	name := ps.ByName("stream")
-	if err := a.allow(r, auth.AdminWrite, name, ""); err != nil {
-		return nil, err
-	}
-	if err := validName("stream", name); err != nil {
+	name, _, err := a.target(r, auth.AdminWrite, ps)
+	if err != nil {
 		return nil, err
 	}
 	return nil, a.bridge.DeleteStream(r.Context(), name)
