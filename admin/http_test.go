@@ -126,35 +126,40 @@ func TestAuth(t *testing.T) {
 	e.fails(t, 403, "forbidden", http.MethodPost, "/v1/admin/stream/s/purge", "", "Authorization", "Bearer reader")
 }
 
-// Every route asks the gate, with the stream and consumer it concerns.
+// Every route asks the gate, with the stream and consumer it concerns;
+// routes that set a stream's subjects also ask about each subject.
 func TestEveryRouteChecksTheGate(t *testing.T) {
-	spy := spyAuthz{actions: make(chan auth.Action, 1)}
+	spy := spyAuthz{actions: make(chan auth.Action, 8)}
 	e := newEnv(t, admin.Options{Gate: &auth.Gate{Authz: spy}}, testenv.Options{})
+	write := func(stream, consumer string) auth.Action {
+		return auth.Action{Kind: auth.AdminWrite, Stream: stream, Consumer: consumer}
+	}
+	subject := func(s string) auth.Action { return auth.Action{Kind: auth.AdminWrite, Stream: "s", Subject: s} }
 	for _, tt := range []struct {
 		method, path, body string
-		want               auth.Action
+		want               []auth.Action
 	}{
-		{"POST", "/v1/admin/stream", `{"name":"s","subjects":["s.>"]}`, auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
-		{"GET", "/v1/admin/stream", "", auth.Action{Kind: auth.AdminRead}},
-		{"GET", "/v1/admin/stream/s", "", auth.Action{Kind: auth.AdminRead, Stream: "s"}},
-		{"PUT", "/v1/admin/stream/s", `{"description":"x"}`, auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
-		{"PUT", "/v1/admin/stream/s/subject", `{"subjects":["s.>"]}`, auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
-		{"PUT", "/v1/admin/stream/s/limit", `{"max_msgs":5}`, auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
-		{"POST", "/v1/admin/stream/s/purge", "", auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
-		{"GET", "/v1/admin/stream/s/message/1", "", auth.Action{Kind: auth.AdminRead, Stream: "s"}},
-		{"POST", "/v1/admin/stream/s/consumer", `{"name":"c","mode":"pull"}`, auth.Action{Kind: auth.AdminWrite, Stream: "s", Consumer: "c"}},
-		{"GET", "/v1/admin/stream/s/consumer", "", auth.Action{Kind: auth.AdminRead, Stream: "s"}},
-		{"GET", "/v1/admin/stream/s/consumer/c", "", auth.Action{Kind: auth.AdminRead, Stream: "s", Consumer: "c"}},
-		{"DELETE", "/v1/admin/stream/s/consumer/c", "", auth.Action{Kind: auth.AdminWrite, Stream: "s", Consumer: "c"}},
-		{"DELETE", "/v1/admin/stream/s", "", auth.Action{Kind: auth.AdminWrite, Stream: "s"}},
+		{"POST", "/v1/admin/stream", `{"name":"s","subjects":["s.>"]}`, []auth.Action{write("s", ""), subject("s.>")}},
+		{"GET", "/v1/admin/stream", "", []auth.Action{{Kind: auth.AdminRead}}},
+		{"GET", "/v1/admin/stream/s", "", []auth.Action{{Kind: auth.AdminRead, Stream: "s"}}},
+		{"PUT", "/v1/admin/stream/s", `{"description":"x"}`, []auth.Action{write("s", "")}},
+		{"PUT", "/v1/admin/stream/s", `{"subjects":["s.>","t"]}`, []auth.Action{write("s", ""), subject("s.>"), subject("t")}},
+		{"PUT", "/v1/admin/stream/s/subject", `{"subjects":["s.>"]}`, []auth.Action{write("s", ""), subject("s.>")}},
+		{"PUT", "/v1/admin/stream/s/limit", `{"max_msgs":5}`, []auth.Action{write("s", "")}},
+		{"POST", "/v1/admin/stream/s/purge", "", []auth.Action{write("s", "")}},
+		{"GET", "/v1/admin/stream/s/message/1", "", []auth.Action{{Kind: auth.AdminRead, Stream: "s"}}},
+		{"POST", "/v1/admin/stream/s/consumer", `{"name":"c","mode":"pull"}`, []auth.Action{write("s", "c")}},
+		{"GET", "/v1/admin/stream/s/consumer", "", []auth.Action{{Kind: auth.AdminRead, Stream: "s"}}},
+		{"GET", "/v1/admin/stream/s/consumer/c", "", []auth.Action{{Kind: auth.AdminRead, Stream: "s", Consumer: "c"}}},
+		{"DELETE", "/v1/admin/stream/s/consumer/c", "", []auth.Action{write("s", "c")}},
+		{"DELETE", "/v1/admin/stream/s", "", []auth.Action{write("s", "")}},
 	} {
 		e.do(t, tt.method, tt.path, tt.body)
-		select {
-		case got := <-spy.actions:
-			assert.Equal(t, tt.want, got, "%s %s", tt.method, tt.path)
-		default:
-			t.Errorf("%s %s did not ask the gate", tt.method, tt.path)
+		var got []auth.Action
+		for len(spy.actions) > 0 {
+			got = append(got, <-spy.actions)
 		}
+		assert.Equal(t, tt.want, got, "%s %s", tt.method, tt.path)
 	}
 }
 

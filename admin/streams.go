@@ -126,7 +126,7 @@ func (a *api) createStream(r *http.Request, _ httprouter.Params) (any, error) {
 	if len(req.Subjects) == 0 {
 		req.Subjects = []string{req.Name}
 	}
-	if err := validSubjects("subjects", req.Subjects); err != nil {
+	if err := a.streamSubjects(r, req.Name, req.Subjects); err != nil {
 		return nil, err
 	}
 	if err := oneOf("storage", req.Storage, "file", "memory"); err != nil {
@@ -214,7 +214,7 @@ func (a *api) changeSubjects(r *http.Request, ps httprouter.Params) (any, error)
 	if len(req.Subjects) == 0 {
 		return nil, badRequest("subjects must list at least one subject")
 	}
-	if err := validSubjects("subjects", req.Subjects); err != nil {
+	if err := a.streamSubjects(r, name, req.Subjects); err != nil {
 		return nil, err
 	}
 	return a.update(r, name, func(c *bridge.StreamConfig) { c.Subjects = req.Subjects })
@@ -263,7 +263,7 @@ func (a *api) updateStream(r *http.Request, ps httprouter.Params) (any, error) {
 	if req.Subjects != nil && len(req.Subjects) == 0 {
 		return nil, badRequest("subjects, when given, must list at least one subject")
 	}
-	if err := validSubjects("subjects", req.Subjects); err != nil {
+	if err := a.streamSubjects(r, name, req.Subjects); err != nil {
 		return nil, err
 	}
 	if err := req.limitsRequest.validate(); err != nil {

@@ -2,10 +2,12 @@ package admin
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -47,6 +49,23 @@ func validSubjects(field string, subjects []string) error {
 	for _, s := range subjects {
 		if err := bridge.ValidateSubject(s, true); err != nil {
 			return fmt.Errorf("%s: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// streamSubjects checks the subjects a stream is to capture: each is
+// authorized (an AdminWrite naming it, so that authorization refuses
+// reserved subjects with 403 reserved_subject), then must be a valid
+// pattern covering no reserved subject (400 reserved_subject without
+// authentication).
+func (a *api) streamSubjects(r *http.Request, stream string, subjects []string) error {
+	for _, s := range subjects {
+		if err := a.gate.Check(r.Context(), auth.Action{Kind: auth.AdminWrite, Stream: stream, Subject: s}); err != nil {
+			return err
+		}
+		if err := bridge.ValidateStreamSubject(s); err != nil {
+			return fmt.Errorf("subjects: %w", err)
 		}
 	}
 	return nil

@@ -18,7 +18,8 @@ type ConsumerConfig struct {
 	// Push consumers deliver to a subject; pull consumers are fetched
 	// from. Either way httpmq subscribers read them the same way.
 	Push bool
-	// DeliverSubject of a push consumer; generated when empty.
+	// DeliverSubject of a push consumer; generated (under _httpmq.deliver.)
+	// when empty. One given may not be [Reserved].
 	DeliverSubject string
 	// DeliverGroup lets several subscribers share a push consumer.
 	DeliverGroup string
@@ -245,7 +246,8 @@ func toJSConsumer(c ConsumerConfig) (jetstream.ConsumerConfig, error) {
 		}
 	}
 	if c.DeliverSubject != "" {
-		if err := ValidateSubject(c.DeliverSubject, false); err != nil {
+		// Not JetStream's API, an inbox or another consumer's deliveries.
+		if err := ValidatePublishSubject(c.DeliverSubject); err != nil {
 			return jc, err
 		}
 	}

@@ -43,6 +43,22 @@ var refusals = map[jetstream.ErrorCode]bool{
 	10074: true, // replicas > 1 not supported in non-clustered mode
 }
 
+// publishRefusals are JetStream's refusals of one published message
+// (errors.json in nats-server), by the condition they mean: the client's
+// to fix, never worth retrying as is.
+var publishRefusals = map[jetstream.ErrorCode]error{
+	10060: ErrPreconditionFailed, // expected stream does not match
+	10070: ErrPreconditionFailed, // wrong last msg ID: {id}
+	10071: ErrPreconditionFailed, // wrong last sequence: {seq}
+	10164: ErrPreconditionFailed, // wrong last sequence
+	10054: ErrPayloadTooLarge,    // message size exceeds maximum allowed
+	10097: ErrPayloadTooLarge,    // header size exceeds maximum allowed of 64k
+	10109: ErrPublishRefused,     // invalid operation on sealed stream
+	10111: ErrPublishRefused,     // {err}: rollup not permitted, rollup value invalid
+	10165: ErrPublishRefused,     // invalid per-message TTL
+	10166: ErrPublishRefused,     // per-message TTL is disabled
+}
+
 // classify maps an error from nats.go or the JetStream API onto this
 // package's sentinels, keeping the original text for the human message.
 func classify(err error) error {
@@ -71,6 +87,8 @@ func classify(err error) error {
 	case errors.Is(err, jetstream.ErrInvalidStreamName), errors.Is(err, jetstream.ErrInvalidConsumerName),
 		errors.Is(err, jetstream.ErrStreamNameRequired):
 		return fmt.Errorf("%w: %v", ErrInvalidName, err)
+	case errors.As(err, &apiErr) && publishRefusals[apiErr.ErrorCode] != nil:
+		return fmt.Errorf("%w: %s", publishRefusals[apiErr.ErrorCode], apiErr.Description)
 	case errors.As(err, &apiErr):
 		if (apiErr.Code >= 400 && apiErr.Code < 500) || refusals[apiErr.ErrorCode] {
 			return fmt.Errorf("%w: %s", ErrInvalidConfig, apiErr.Description)

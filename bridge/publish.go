@@ -9,11 +9,22 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// JetStream's refusals of a publish that are the client's to fix.
+var (
+	// ErrPreconditionFailed: a Nats-Expected-* condition of the publish
+	// does not hold (another last sequence, another stream).
+	ErrPreconditionFailed = errors.New("publish precondition failed")
+	// ErrPublishRefused: the stream's configuration refuses the message
+	// (sealed, roll-ups or per-message TTLs not allowed...).
+	ErrPublishRefused = errors.New("the stream refuses this message")
+)
+
 // Message is something to publish.
 type Message struct {
 	Subject string
 	Data    []byte
-	// Header becomes NATS message headers.
+	// Header becomes NATS message headers. Of JetStream's Nats-* headers
+	// only [ConditionalHeaders] are accepted (see [ReservedHeader]).
 	Header map[string][]string
 	// MsgID de-duplicates within the stream's duplicate window.
 	MsgID string
@@ -60,16 +71,21 @@ func (b *Bridge) asyncFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
 	}
 }
 
-// natsMsg validates m and builds what nats.go publishes.
+// natsMsg validates m and builds what nats.go publishes: no reserved
+// subject ([ErrReservedSubject]), no reserved header ([ErrReservedHeader]).
 func (b *Bridge) natsMsg(m Message) (*nats.Msg, []jetstream.PublishOpt, error) {
-	if err := ValidateSubject(m.Subject, false); err != nil {
+	if err := ValidatePublishSubject(m.Subject); err != nil {
+		return nil, nil, err
+	}
+	header, err := natsHeader(m.Header)
+	if err != nil {
 		return nil, nil, err
 	}
 	msg := &nats.Msg{Subject: m.Subject, Data: m.Data}
-	if len(m.Header) > 0 {
-		msg.Header = nats.Header(m.Header)
+	if len(header) > 0 {
+		msg.Header = nats.Header(header)
 	}
-	if size := int64(len(m.Data) + headerSize(m.Header) + len(m.MsgID)); size > b.nc.MaxPayload() {
+	if size := int64(len(m.Data) + headerSize(header) + len(m.MsgID)); size > b.nc.MaxPayload() {
 		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, size, b.nc.MaxPayload())
 	}
 	var opts []jetstream.PublishOpt
@@ -81,7 +97,9 @@ func (b *Bridge) natsMsg(m Message) (*nats.Msg, []jetstream.PublishOpt, error) {
 
 // Publish stores m in the stream that captures its subject and returns
 // once JetStream confirmed it, or fails within the request timeout. A
-// subject no stream captures fails with [ErrNoStreamForSubject].
+// subject no stream captures fails with [ErrNoStreamForSubject], a
+// reserved one with [ErrReservedSubject]; a Nats-Expected-* condition that
+// does not hold with [ErrPreconditionFailed].
 func (b *Bridge) Publish(ctx context.Context, m Message) (PubAck, error) {
 	msg, opts, err := b.natsMsg(m)
 	if err != nil {

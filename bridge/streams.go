@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,10 +70,14 @@ type StoredMessage struct {
 
 // CreateStream defines a stream. Creating an identical stream again
 // succeeds; one that exists with another configuration fails with
-// [ErrStreamExists].
+// [ErrStreamExists]. Its subjects may not overlap the reserved space
+// ([ValidateStreamSubject], [ErrReservedSubject]).
 func (b *Bridge) CreateStream(ctx context.Context, cfg StreamConfig) (*StreamInfo, error) {
 	jc, err := toJSStream(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := outsideReserved(cfg.Subjects, nil); err != nil {
 		return nil, err
 	}
 	ctx, cancel := b.ctx(ctx)
@@ -115,7 +120,8 @@ func (b *Bridge) Stream(ctx context.Context, name string) (*StreamInfo, error) {
 
 // UpdateStream reads the stream's configuration, lets change modify it and
 // writes it back. JetStream refuses changes it cannot apply (storage type,
-// for one) with [ErrInvalidConfig].
+// for one) with [ErrInvalidConfig]. Subjects added may not overlap the
+// reserved space ([ErrReservedSubject]); those the stream had stay.
 func (b *Bridge) UpdateStream(ctx context.Context, name string, change func(*StreamConfig)) (*StreamInfo, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -127,10 +133,14 @@ func (b *Bridge) UpdateStream(ctx context.Context, name string, change func(*Str
 		return nil, classify(err)
 	}
 	cur := fromJSStreamInfo(s.CachedInfo()).Config
+	had := cur.Subjects
 	change(&cur)
 	cur.Name = name
 	jc, err := toJSStream(cur)
 	if err != nil {
+		return nil, err
+	}
+	if err := outsideReserved(cur.Subjects, had); err != nil {
 		return nil, err
 	}
 	// Keep what this package does not model as it was.
@@ -271,6 +281,19 @@ func toJSStream(c StreamConfig) (jetstream.StreamConfig, error) {
 		return jc, fmt.Errorf("%w: duplicate window must not be negative", ErrInvalidConfig)
 	}
 	return jc, nil
+}
+
+// outsideReserved checks that the subjects of a stream, but those in had
+// (it captured them already), cover no reserved subject.
+func outsideReserved(subjects, had []string) error {
+	for _, s := range subjects {
+		if !slices.Contains(had, s) {
+			if err := ValidateStreamSubject(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func unlimited(v int64) int64 {

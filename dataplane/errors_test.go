@@ -45,7 +45,8 @@ func TestPublishErrors(t *testing.T) {
 		{"empty token", srv, "/v1/data/subject/s..a", []byte("AA=="), nil, 400, protocol.CodeInvalidSubject},
 		{"unknown encoding", srv, "/v1/data/subject/s.a?encoding=hex", []byte("00"), nil, 400, protocol.CodeBadRequest},
 		{"conflicting encodings", srv, "/v1/data/subject/s.a?encoding=raw", []byte("AA=="), http.Header{"Httpmq-Body-Encoding": {"base64"}}, 400, protocol.CodeBadRequest},
-		{"reserved header", srv, "/v1/data/subject/s.a", []byte("AA=="), http.Header{"Httpmq-Header-Nats-Rollup": {"all"}}, 400, protocol.CodeBadRequest},
+		{"reserved header", srv, "/v1/data/subject/s.a", []byte("AA=="), http.Header{"Httpmq-Header-Nats-Rollup": {"all"}}, 400, protocol.CodeReservedHeader},
+		{"reserved subject", srv, "/v1/data/subject/$JS.API.STREAM.DELETE.S", nil, nil, 400, protocol.CodeReservedSubject},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

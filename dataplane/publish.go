@@ -27,6 +27,8 @@ const (
 	MsgIDHeader = "Httpmq-Msg-Id"
 	// HeaderPrefix marks request headers that become NATS message headers:
 	// "Httpmq-Header-X-Trace: abc" publishes the header "X-Trace: abc".
+	// Of JetStream's Nats-* headers only the conditional ones pass, when
+	// the caller's permissions grant them (docs/security.md).
 	HeaderPrefix = "Httpmq-Header-"
 )
 
@@ -36,20 +38,21 @@ const (
 	EncodingRaw    = "raw"
 )
 
-// publish handles POST /v1/data/subject/:subject.
+// publish handles POST /v1/data/subject/:subject. The subject and the
+// message headers are authorized before the body is read.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	subject := ps.ByName("subject")
-	action := auth.Action{Kind: auth.Publish, Subject: subject}
+	m := bridge.Message{Subject: ps.ByName("subject"), MsgID: r.Header.Get(MsgIDHeader), Header: natsHeader(r.Header)}
+	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
 	if err := h.gate.Check(r.Context(), action); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	if err := bridge.ValidateSubject(subject, false); err != nil {
+	if err := bridge.ValidateMessage(m); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	m, err := h.message(w, r, subject)
-	if err != nil {
+	var err error
+	if m.Data, err = h.body(w, r); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
@@ -65,28 +68,17 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 	httpx.OK(w, r, PublishResult{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate})
 }
 
-// message builds what to publish from the request.
-func (h *Handler) message(w http.ResponseWriter, r *http.Request, subject string) (bridge.Message, error) {
-	m := bridge.Message{Subject: subject, MsgID: r.Header.Get(MsgIDHeader)}
-	header, err := natsHeader(r.Header)
-	if err != nil {
-		return m, err
-	}
-	m.Header = header
+// body reads and decodes the message payload.
+func (h *Handler) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	encoding, err := bodyEncoding(r)
 	if err != nil {
-		return m, err
+		return nil, err
 	}
 	body, err := h.readBody(w, r, encoding)
-	if err != nil {
-		return m, err
+	if err != nil || encoding == EncodingRaw {
+		return body, err
 	}
-	if encoding == EncodingRaw {
-		m.Data = body
-		return m, nil
-	}
-	m.Data, err = decodeBase64(body)
-	return m, err
+	return decodeBase64(body)
 }
 
 // bodyEncoding reads the encoding signal from the header or the query.
@@ -125,6 +117,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding stri
 	case errors.As(err, &tooBig):
 		return nil, h.tooLarge(limit)
 	case err != nil:
+		if e, ok := protocol.AsError(err); ok { // the body read timed out (httpx.WithBodyTimeout)
+			return nil, e
+		}
 		return nil, httpx.NewError(protocol.CodeBadRequest, "could not read the request body", err.Error())
 	}
 	return body, nil
@@ -180,22 +175,19 @@ func decodeBase64(body []byte) ([]byte, error) {
 // natsHeader collects the Httpmq-Header-* request headers. HTTP header
 // names are case-insensitive and arrive in canonical form, so the NATS
 // header names do too ("X-Trace-Id"). JetStream's own Nats-* headers are
-// refused: they control the stream (rollups, expectations, TTLs).
-func natsHeader(h http.Header) (map[string][]string, error) {
+// kept for the gate and the bridge to judge: they control the stream
+// (roll-ups, TTLs, expectations).
+func natsHeader(h http.Header) map[string][]string {
 	var out map[string][]string
 	for k, vs := range h {
 		if len(k) <= len(HeaderPrefix) || !strings.EqualFold(k[:len(HeaderPrefix)], HeaderPrefix) {
 			continue
 		}
-		name := http.CanonicalHeaderKey(k[len(HeaderPrefix):])
-		if strings.HasPrefix(name, "Nats-") {
-			return nil, httpx.NewError(protocol.CodeBadRequest, "reserved message header",
-				name+" is JetStream's; use "+MsgIDHeader+" for de-duplication")
-		}
 		if out == nil {
 			out = map[string][]string{}
 		}
+		name := http.CanonicalHeaderKey(k[len(HeaderPrefix):])
 		out[name] = append(out[name], vs...)
 	}
-	return out, nil
+	return out
 }

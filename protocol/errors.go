@@ -21,6 +21,8 @@ const (
 	CodePayloadTooLarge  Code = "payload_too_large"  // the message is larger than NATS accepts
 	CodeBodyTooLarge     Code = "body_too_large"     // the HTTP request body is larger than the server accepts
 	CodeMethodNotAllowed Code = "method_not_allowed" // the route exists but not for this HTTP method
+	CodeReservedSubject  Code = "reserved_subject"   // the subject belongs to NATS, JetStream or httpmq ($…, _INBOX., _httpmq. …); 403 when authorization refuses it
+	CodeReservedHeader   Code = "reserved_header"    // a Nats-… message header JetStream reads as a command; 403 when authorization refuses it
 )
 
 // Missing things.
@@ -44,6 +46,8 @@ const (
 	CodeAckNotPending        Code = "ack_not_pending"        // the message is not awaiting acknowledgement (already acked, or never delivered)
 	CodeSubscriptionExists   Code = "subscription_exists"    // this session already has a subscription with that "sub"
 	CodeTooManySubscriptions Code = "too_many_subscriptions" // the session reached its subscription limit
+	CodePublishRefused       Code = "publish_refused"        // the stream refuses this message (sealed, no roll-ups allowed, ...)
+	CodePreconditionFailed   Code = "precondition_failed"    // a publish's Nats-Expected-… condition does not hold (wrong last sequence, other stream)
 )
 
 // Access and load.
@@ -54,6 +58,7 @@ const (
 	CodeTooManySessions Code = "too_many_sessions" // the server reached its session limit; retry later or elsewhere
 	CodeUnavailable     Code = "unavailable"       // NATS JetStream is unreachable; retry later
 	CodeTimeout         Code = "timeout"           // JetStream did not answer in time; the outcome is unknown
+	CodeRequestTimeout  Code = "request_timeout"   // the request body did not arrive within the server's body read timeout; nothing was done
 	CodeShuttingDown    Code = "shutting_down"     // the server is stopping; retry on another instance
 	CodeInternal        Code = "internal"          // a bug or unexpected failure on the server
 )
@@ -63,14 +68,14 @@ func Codes() []Code {
 	return []Code{
 		CodeBadRequest, CodeMalformedFrame, CodeUnknownFrameType, CodeInvalidName,
 		CodeInvalidSubject, CodeInvalidConfig, CodePayloadTooLarge, CodeBodyTooLarge,
-		CodeMethodNotAllowed,
+		CodeMethodNotAllowed, CodeReservedSubject, CodeReservedHeader,
 		CodeNotFound, CodeStreamNotFound, CodeConsumerNotFound, CodeMessageNotFound,
 		CodeNoStreamForSubject, CodeSubscriptionNotFound,
 		CodeStreamExists, CodeConsumerExists, CodeConsumerBusy, CodeWrongConsumerMode,
 		CodeDeliverGroupMismatch, CodeFilterMismatch, CodeAckNotPending,
-		CodeSubscriptionExists, CodeTooManySubscriptions,
+		CodeSubscriptionExists, CodeTooManySubscriptions, CodePublishRefused, CodePreconditionFailed,
 		CodeUnauthorized, CodeForbidden, CodeRateLimited, CodeTooManySessions,
-		CodeUnavailable, CodeTimeout, CodeShuttingDown, CodeInternal,
+		CodeUnavailable, CodeTimeout, CodeRequestTimeout, CodeShuttingDown, CodeInternal,
 	}
 }
 
@@ -80,7 +85,7 @@ func Codes() []Code {
 func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeBadRequest, CodeMalformedFrame, CodeUnknownFrameType, CodeInvalidName,
-		CodeInvalidSubject, CodeInvalidConfig:
+		CodeInvalidSubject, CodeInvalidConfig, CodeReservedSubject, CodeReservedHeader:
 		return 400 // BadRequest
 	case CodeUnauthorized:
 		return 401 // Unauthorized
@@ -93,8 +98,12 @@ func (c Code) HTTPStatus() int {
 		return 405 // MethodNotAllowed
 	case CodeStreamExists, CodeConsumerExists, CodeConsumerBusy, CodeWrongConsumerMode,
 		CodeDeliverGroupMismatch, CodeFilterMismatch, CodeAckNotPending,
-		CodeSubscriptionExists, CodeTooManySubscriptions:
+		CodeSubscriptionExists, CodeTooManySubscriptions, CodePublishRefused:
 		return 409 // Conflict
+	case CodeRequestTimeout:
+		return 408 // RequestTimeout
+	case CodePreconditionFailed:
+		return 412 // PreconditionFailed
 	case CodePayloadTooLarge, CodeBodyTooLarge:
 		return 413 // RequestEntityTooLarge
 	case CodeRateLimited:
@@ -113,7 +122,7 @@ func (c Code) HTTPStatus() int {
 func (c Code) Retryable() bool {
 	switch c {
 	case CodeUnavailable, CodeTimeout, CodeShuttingDown, CodeRateLimited,
-		CodeTooManySessions, CodeConsumerBusy:
+		CodeTooManySessions, CodeConsumerBusy, CodeRequestTimeout:
 		return true
 	}
 	return false
@@ -131,6 +140,20 @@ type Error struct {
 	// RetryAfter is how long to wait before retrying, when the server
 	// knows (rate_limited); in nanoseconds on the wire.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
+	// Status overrides the code's HTTP status ([Code.HTTPStatus]) when
+	// set: a reserved_subject refused by authorization is a 403, the same
+	// refused by validation on a server without authentication a 400.
+	// Use [Error.HTTPStatus] to read it.
+	Status int `json:"-"`
+}
+
+// HTTPStatus is the status a REST answer carrying e has: Status when
+// set, else its code's.
+func (e *Error) HTTPStatus() int {
+	if e.Status != 0 {
+		return e.Status
+	}
+	return e.Code.HTTPStatus()
 }
 
 // NewError returns an Error with c's default retryability.

@@ -33,13 +33,22 @@ func TestCodeHTTPStatus(t *testing.T) {
 		{protocol.CodeTooManySessions, 503},
 		{protocol.CodeShuttingDown, 503},
 		{protocol.CodeTimeout, 504},
+		{protocol.CodeReservedSubject, 400},
+		{protocol.CodeReservedHeader, 400},
+		{protocol.CodeRequestTimeout, 408},
+		{protocol.CodePublishRefused, 409},
+		{protocol.CodePreconditionFailed, 412},
 		{protocol.Code("no_such_code"), 500},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.code), func(t *testing.T) {
 			assert.Equal(t, tc.status, tc.code.HTTPStatus())
+			assert.Equal(t, tc.status, protocol.NewError(tc.code, "").HTTPStatus())
 		})
 	}
+	e := protocol.NewError(protocol.CodeReservedSubject, "refused by authorization")
+	e.Status = 403
+	assert.Equal(t, 403, e.HTTPStatus(), "Status overrides the code's")
 }
 
 func TestCodesAreUniqueAndMapped(t *testing.T) {

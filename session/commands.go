@@ -23,7 +23,7 @@ func (s *session) dispatch(f *protocol.Frame) {
 	case protocol.TypeAuth:
 		s.reply(ok(f), s.reauth(f))
 	case protocol.TypePublish:
-		a := auth.Action{Kind: auth.Publish, Subject: f.Subject}
+		a := auth.Action{Kind: auth.Publish, Subject: f.Subject, Header: f.Headers}
 		if err := s.check(a); err != nil {
 			s.reply(ok(f), err)
 			return

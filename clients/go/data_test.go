@@ -94,7 +94,7 @@ func TestDataClientErrors(t *testing.T) {
 	_, err := d.Publish(c, "nowhere", []byte("x"), nil)
 	assertAPIError(t, err, http.StatusNotFound, protocol.CodeNoStreamForSubject)
 	_, err = d.Publish(c, "s.x", []byte("x"), &httpmq.PublishOptions{Header: httpmq.Header{"Nats-Rollup": {"all"}}})
-	assertAPIError(t, err, http.StatusBadRequest, protocol.CodeBadRequest)
+	assertAPIError(t, err, http.StatusBadRequest, protocol.CodeReservedHeader)
 
 	_, err = d.Subscribe(c, "s", "missing", nil)
 	assertAPIError(t, err, http.StatusNotFound, protocol.CodeConsumerNotFound)

@@ -15,12 +15,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/httpmq/httpmq/internal/httpx"
 	"github.com/httpmq/httpmq/internal/tlsreload"
 )
 
 // Timeouts of the HTTP servers. There is deliberately no ReadTimeout or
-// WriteTimeout: they would cut long-lived subscriptions and WebSockets. A
-// handler that wants one sets it with http.ResponseController.
+// WriteTimeout: they would cut long-lived subscriptions and WebSockets.
+// Request bodies are bounded by --body-read-timeout instead
+// (httpx.WithBodyTimeout, per request, through http.ResponseController).
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
@@ -96,7 +98,7 @@ func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, h
 			t.ClientCAs = a.clientCAs
 			t.ClientAuth = tls.VerifyClientCertIfGiven
 		}
-		servers = append(servers, newHTTPServer(a.handler, t, log))
+		servers = append(servers, newHTTPServer(httpx.WithBodyTimeout(a.handler, cfg.BodyReadTimeout), t, log))
 	}
 
 	errc := make(chan error, len(servers))

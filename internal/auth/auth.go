@@ -79,7 +79,12 @@ type Action struct {
 	Kind     Kind
 	Stream   string
 	Consumer string
-	Subject  string
+	// Subject is published to (Publish), or captured by the stream an
+	// AdminWrite defines or changes (one action per subject).
+	Subject string
+	// Header holds the message headers of a Publish; their names matter
+	// (Nats-* ones are JetStream commands, see [Permissions]).
+	Header map[string][]string
 }
 
 func (a Action) String() string {

@@ -111,12 +111,20 @@ func TestTokenFrom(t *testing.T) {
 		{"empty bearer", req("POST", "/", "Authorization", "Bearer "), false, "", auth.ErrUnauthenticated},
 		{"two headers", req("POST", "/", "Authorization", "Bearer a", "Authorization", "Bearer b"), false, "", auth.ErrUnauthenticated},
 		{"none", req("POST", "/"), false, "", auth.ErrNoCredentials},
-		{"subprotocol", req("GET", "/", "Sec-WebSocket-Protocol", "httpmq.v1.json, httpmq.auth.tok.en-_1"), false, "tok.en-_1", nil},
-		{"subprotocol on POST ignored", req("POST", "/", "Sec-WebSocket-Protocol", "httpmq.auth.x"), false, "", auth.ErrNoCredentials},
+		{"subprotocol", req("GET", "/", "Upgrade", "websocket", "Sec-WebSocket-Protocol", "httpmq.v1.json, httpmq.auth.tok.en-_1"), false, "tok.en-_1", nil},
+		{"subprotocol, Upgrade in other case", req("GET", "/", "Upgrade", "WebSocket", "Sec-WebSocket-Protocol", "httpmq.auth.t"), false, "t", nil},
+		{"subprotocol on extended CONNECT", h2Connect("websocket", "httpmq.auth.t"), false, "t", nil},
+		{"subprotocol on plain GET ignored", req("GET", "/v1/admin/stream", "Sec-WebSocket-Protocol", "httpmq.auth.x"), false, "", auth.ErrNoCredentials},
+		{"subprotocol on GET upgrading to another protocol ignored", req("GET", "/", "Upgrade", "h2c", "Sec-WebSocket-Protocol", "httpmq.auth.x"), false, "", auth.ErrNoCredentials},
+		{"subprotocol on CONNECT for another protocol ignored", h2Connect("connect-udp", "httpmq.auth.x"), false, "", auth.ErrNoCredentials},
+		{"subprotocol on POST ignored", req("POST", "/", "Upgrade", "websocket", "Sec-WebSocket-Protocol", "httpmq.auth.x"), false, "", auth.ErrNoCredentials},
 		{"query off", req("GET", "/?access_token=q"), false, "", auth.ErrNoCredentials},
 		{"query on", req("GET", "/?access_token=q"), true, "q", nil},
+		{"query on extended CONNECT", h2Connect("websocket", "", "access_token=q"), true, "q", nil},
 		{"query on POST ignored", req("POST", "/?access_token=q"), true, "", auth.ErrNoCredentials},
-		{"header wins", req("GET", "/?access_token=q", "Authorization", "Bearer h", "Sec-WebSocket-Protocol", "httpmq.auth.s"), true, "h", nil},
+		{"query on HEAD ignored", req("HEAD", "/?access_token=q"), true, "", auth.ErrNoCredentials},
+		{"query on CONNECT for another protocol ignored", h2Connect("connect-udp", "", "access_token=q"), true, "", auth.ErrNoCredentials},
+		{"header wins", req("GET", "/?access_token=q", "Authorization", "Bearer h", "Upgrade", "websocket", "Sec-WebSocket-Protocol", "httpmq.auth.s"), true, "h", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := auth.TokenFrom(tc.r, tc.query)
@@ -128,6 +136,21 @@ func TestTokenFrom(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// h2Connect is an HTTP/2 extended CONNECT (RFC 8441) for protocol, with
+// subprotocols and a query, as net/http's server presents it.
+func h2Connect(protocol, subprotocols string, query ...string) *http.Request {
+	r := httptest.NewRequest("CONNECT", "/v1/session", nil)
+	r.ProtoMajor, r.ProtoMinor, r.Proto = 2, 0, "HTTP/2.0"
+	r.Header.Set(":protocol", protocol)
+	if subprotocols != "" {
+		r.Header.Set("Sec-WebSocket-Protocol", subprotocols)
+	}
+	if len(query) > 0 {
+		r.URL.RawQuery = query[0]
+	}
+	return r
 }
 
 func TestTokensJWTAndAPIKeys(t *testing.T) {

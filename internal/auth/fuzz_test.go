@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -55,6 +56,40 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatalf("%q authenticated as %+v", tok, id)
 		}
 		_, _ = tk.AuthenticateToken(context.Background(), tok)
+	})
+}
+
+// FuzzJWTClaims: correctly signed tokens with arbitrary header and claims
+// JSON never crash verification, and one accepted has one JSON object of
+// claims with a numeric exp and a subject, and a header without crit.
+func FuzzJWTClaims(f *testing.F) {
+	hs := `{"alg":"HS256","typ":"JWT"}`
+	f.Add(hs, `{"sub":"a","exp":9999999999}`)
+	f.Add(hs, `{"sub":"a","exp":"9999999999"}`)
+	f.Add(hs, `{"sub":"a","exp":9999999999,"EXP":"1"}`)
+	f.Add(hs, `{"sub":"a","exp":9999999999,"httpmq":{"admin":"none","admin":"full"}}`)
+	f.Add(`{"alg":"HS256","crit":["b64"],"b64":false}`, `{"sub":"a","exp":9999999999}`)
+	f.Add(`{"alg":"none","alg":"HS256"}`, `{"sub":"a","exp":9999999999}`)
+	f.Add(hs, `{"sub":"a","exp":9999999999,"x":[[[{"a":1,"\u0061":2}]]]}`)
+	tk := hsTokens(f)
+	f.Fuzz(func(t *testing.T, header, claims string) {
+		id, err := tk.AuthenticateToken(context.Background(), rawHS256(testSecret, header, claims))
+		if err != nil {
+			return
+		}
+		var c, h map[string]any
+		if json.Unmarshal([]byte(claims), &c) != nil || json.Unmarshal([]byte(header), &h) != nil {
+			t.Fatalf("accepted claims %q or header %q that are not JSON objects", claims, header)
+		}
+		if _, ok := c["exp"].(float64); !ok {
+			t.Fatalf("accepted exp %#v", c["exp"])
+		}
+		if sub, _ := c["sub"].(string); sub == "" || sub != id.Subject {
+			t.Fatalf("accepted sub %#v as %q", c["sub"], id.Subject)
+		}
+		if _, ok := h["crit"]; ok {
+			t.Fatalf("accepted a crit header: %q", header)
+		}
 	})
 }
 

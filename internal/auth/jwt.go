@@ -192,8 +192,13 @@ func loadKeys(cfg *JWTConfig) (*jwtKeys, error) {
 
 // Verify checks tok's signature and claims and returns its identity. Its
 // errors wrap [ErrUnauthenticated] and say what was wrong (expired, bad
-// signature...) without quoting the token.
+// signature...) without quoting the token. Beyond golang-jwt's checks it
+// refuses a header with "crit", claims exp, nbf and iat that are not JSON
+// numbers, and a member name given twice anywhere ([checkTokenJSON]).
 func (j *JWT) Verify(ctx context.Context, tok string) (Identity, error) {
+	if err := checkTokenJSON(tok); err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
 	var c Claims
 	_, err := j.parser.ParseWithClaims(tok, &c, func(t *jwt.Token) (any, error) { return j.key(ctx, t) })
 	if err != nil {

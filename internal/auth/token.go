@@ -16,7 +16,8 @@ const (
 	// The server never selects (echoes) it.
 	SubprotocolPrefix = "httpmq.auth."
 	// QueryParam carries a token in the URL (?access_token=...) on GET
-	// and CONNECT requests, when [Tokens.AllowQuery] is set.
+	// requests and HTTP/2 WebSocket handshakes, when [Tokens.AllowQuery]
+	// is set.
 	QueryParam = "access_token"
 	// MaxTokenLen bounds a token; longer ones are refused unread.
 	MaxTokenLen = 8 << 10
@@ -26,15 +27,19 @@ const (
 // implements [TokenAuthenticator].
 //
 // The token is taken from, in order: the Authorization header
-// ("Bearer TOKEN"); on a WebSocket handshake, a subprotocol
+// ("Bearer TOKEN"); on a WebSocket handshake only (GET with Upgrade:
+// websocket, or HTTP/2 CONNECT with :protocol websocket), a subprotocol
 // [SubprotocolPrefix]+TOKEN; with AllowQuery, the [QueryParam] of a GET
-// or CONNECT. A request with none fails with [ErrNoCredentials].
+// or of a WebSocket handshake. Nothing else carries credentials (no
+// cookies, no other headers). A request with none fails with
+// [ErrNoCredentials].
 type Tokens struct {
 	// Keys are the static API keys; nil for none.
 	Keys *APIKeys
 	// JWT verifies JSON Web Tokens; nil for none.
 	JWT *JWT
-	// AllowQuery accepts ?access_token= on GET and CONNECT requests.
+	// AllowQuery accepts ?access_token= on GET requests and WebSocket
+	// handshakes.
 	AllowQuery bool
 }
 
@@ -84,22 +89,41 @@ func TokenFrom(r *http.Request, allowQuery bool) (string, error) {
 		}
 		return tok, nil
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodConnect {
-		return "", ErrNoCredentials
-	}
-	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for p := range strings.SplitSeq(v, ",") {
-			if tok, ok := strings.CutPrefix(strings.TrimSpace(p), SubprotocolPrefix); ok && tok != "" {
-				return tok, nil
+	handshake := webSocketHandshake(r)
+	if handshake {
+		for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+			for p := range strings.SplitSeq(v, ",") {
+				if tok, ok := strings.CutPrefix(strings.TrimSpace(p), SubprotocolPrefix); ok && tok != "" {
+					return tok, nil
+				}
 			}
 		}
 	}
-	if allowQuery {
+	if allowQuery && (handshake || r.Method == http.MethodGet) {
 		if tok := r.URL.Query().Get(QueryParam); tok != "" {
 			return tok, nil
 		}
 	}
 	return "", ErrNoCredentials
+}
+
+// webSocketHandshake reports whether r opens a WebSocket: an HTTP/1.1
+// GET asking to upgrade to websocket, or an HTTP/2 extended CONNECT
+// (RFC 8441) for websocket.
+func webSocketHandshake(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet:
+		for _, v := range r.Header.Values("Upgrade") {
+			for p := range strings.SplitSeq(v, ",") {
+				if strings.EqualFold(strings.TrimSpace(p), "websocket") {
+					return true
+				}
+			}
+		}
+	case http.MethodConnect:
+		return r.ProtoMajor == 2 && r.Header.Get(":protocol") == "websocket"
+	}
+	return false
 }
 
 // Any tries each authenticator in turn, moving to the next only when one

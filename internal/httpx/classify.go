@@ -17,6 +17,10 @@ var sentinels = []struct {
 	code protocol.Code
 }{
 	{auth.ErrUnauthenticated, protocol.CodeUnauthorized},
+	// Before forbidden: authorization refuses reserved subjects and
+	// headers with these, and their reason is the more precise.
+	{bridge.ErrReservedSubject, protocol.CodeReservedSubject},
+	{bridge.ErrReservedHeader, protocol.CodeReservedHeader},
 	{auth.ErrForbidden, protocol.CodeForbidden},
 	{auth.ErrRateLimited, protocol.CodeRateLimited},
 	{bridge.ErrStreamNotFound, protocol.CodeStreamNotFound},
@@ -29,6 +33,9 @@ var sentinels = []struct {
 	{bridge.ErrInvalidSubject, protocol.CodeInvalidSubject},
 	{bridge.ErrInvalidConfig, protocol.CodeInvalidConfig},
 	{bridge.ErrPayloadTooLarge, protocol.CodePayloadTooLarge},
+	{bridge.ErrInvalidHeader, protocol.CodeBadRequest},
+	{bridge.ErrPreconditionFailed, protocol.CodePreconditionFailed},
+	{bridge.ErrPublishRefused, protocol.CodePublishRefused},
 	{bridge.ErrNotPending, protocol.CodeAckNotPending},
 	{bridge.ErrConsumerBusy, protocol.CodeConsumerBusy},
 	{bridge.ErrDeliverGroupMismatch, protocol.CodeDeliverGroupMismatch},
@@ -46,13 +53,15 @@ var sentinels = []struct {
 //     404 codes, exists → 409, invalid → 400, unavailable → 503 and
 //     retryable, unauthenticated → 401, forbidden → 403, rate limited →
 //     429 with the [auth.RateLimitError]'s retry_after ...), with the
-//     sentinel's text as message and err's full text as detail;
+//     sentinel's text as message and err's full text as detail; a refusal
+//     of the authorizer ([auth.ErrForbidden]) is a 403 whatever its code
+//     (reserved_subject is 400 from validation, 403 from authorization);
 //   - an [*http.MaxBytesError] becomes body_too_large, an expired context
 //     timeout, a cancelled one unavailable;
 //   - anything else becomes internal with a generic message: the caller
 //     logs err, the client never sees it.
 //
-// The HTTP status is the code's [protocol.Code.HTTPStatus]. Classify
+// The HTTP status is [protocol.Error.HTTPStatus]. Classify
 // returns nil for a nil err.
 func Classify(err error) *protocol.Error {
 	if err == nil {
@@ -70,6 +79,9 @@ func Classify(err error) *protocol.Error {
 			var rl *auth.RateLimitError
 			if errors.As(err, &rl) {
 				e.RetryAfter = rl.RetryAfter
+			}
+			if errors.Is(err, auth.ErrForbidden) {
+				e.Status = http.StatusForbidden
 			}
 			return e
 		}

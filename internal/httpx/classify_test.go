@@ -43,6 +43,14 @@ func TestClassify(t *testing.T) {
 		{"subscription closed", bridge.ErrSubscriptionClosed, protocol.CodeUnavailable, 503, true},
 		{"unauthenticated", fmt.Errorf("%w: bad token", auth.ErrUnauthenticated), protocol.CodeUnauthorized, 401, false},
 		{"forbidden", fmt.Errorf("%w: no", auth.ErrForbidden), protocol.CodeForbidden, 403, false},
+		{"reserved subject", wrap(bridge.ErrReservedSubject), protocol.CodeReservedSubject, 400, false},
+		{"reserved subject refused by authorization", fmt.Errorf("%w: %w", auth.ErrForbidden, bridge.ErrReservedSubject), protocol.CodeReservedSubject, 403, false},
+		{"reserved header", wrap(bridge.ErrReservedHeader), protocol.CodeReservedHeader, 400, false},
+		{"reserved header refused by authorization", fmt.Errorf("%w: %w", auth.ErrForbidden, bridge.ErrReservedHeader), protocol.CodeReservedHeader, 403, false},
+		{"invalid header", wrap(bridge.ErrInvalidHeader), protocol.CodeBadRequest, 400, false},
+		{"precondition failed", wrap(bridge.ErrPreconditionFailed), protocol.CodePreconditionFailed, 412, false},
+		{"publish refused", wrap(bridge.ErrPublishRefused), protocol.CodePublishRefused, 409, false},
+		{"body timeout", httpx.NewError(protocol.CodeRequestTimeout, "slow", ""), protocol.CodeRequestTimeout, 408, true},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, protocol.CodeBodyTooLarge, 413, false},
 		{"deadline", fmt.Errorf("waiting: %w", context.DeadlineExceeded), protocol.CodeTimeout, 504, true},
 		{"cancelled", context.Canceled, protocol.CodeUnavailable, 503, true},
@@ -55,7 +63,7 @@ func TestClassify(t *testing.T) {
 			e := httpx.Classify(tt.err)
 			require.NotNil(t, e)
 			assert.Equal(t, tt.code, e.Code)
-			assert.Equal(t, tt.status, e.Code.HTTPStatus())
+			assert.Equal(t, tt.status, e.HTTPStatus())
 			assert.Equal(t, tt.retryable, e.Retryable)
 			assert.NotEmpty(t, e.Message)
 		})

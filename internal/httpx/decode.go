@@ -48,6 +48,9 @@ func DecodeJSON(r *http.Request, dst any, opts DecodeOptions) error {
 			if errors.As(err, &tooBig) {
 				return BodyTooLarge(tooBig.Limit)
 			}
+			if e, ok := protocol.AsError(err); ok { // request_timeout, from WithBodyTimeout
+				return e
+			}
 			return NewError(protocol.CodeBadRequest, "could not read the request body", err.Error())
 		}
 		if int64(len(b)) > limit {
