@@ -218,7 +218,7 @@ func secret(name string) bool {
 // shortFlags maps one-letter aliases to the long flag they stand for.
 // They are rewritten before parsing (see [expandArgs]) so that flag, env
 // and file precedence is decided on one flag only.
-var shortFlags = map[string]string{"l": "log-level"}
+var shortFlags = map[string]string{"l": "log-level", "f": "force", "v": "verbose"}
 
 // allFlagNames is the union of every run mode's flags: a config file may
 // hold options of modes other than the one running (one file for all

@@ -143,6 +143,9 @@ func TestBinaryWaitsForNATS(t *testing.T) {
 	admin.do("GET", "/v1/admin/ready", "", 503)
 	data.do("GET", "/v1/data/ready", "", 503)
 	assert.NotNil(t, p.findLog("NATS is not reachable yet; retrying in the background (not ready until connected)"))
+	code, _, stderr := runCLI(t, "", false, "ready", "--admin-url", admin.base)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "httpmq: not ready: "+admin.base+"/v1/admin/ready answered 503 Service Unavailable")
 
 	srv, err := bridge.StartEmbedded(bridge.EmbeddedConfig{StoreDir: t.TempDir(), Listen: natsAddr, Logger: testenv.Logger()})
 	require.NoError(t, err)
@@ -152,6 +155,11 @@ func TestBinaryWaitsForNATS(t *testing.T) {
 		return status == http.StatusOK
 	}, 30*time.Second, 50*time.Millisecond, "ready once NATS is up")
 	assert.NotNil(t, p.findLog("connected to NATS"))
+	for _, args := range [][]string{{"ready", "--admin-url", admin.base}, {"ready", "--dataplane", "--data-url", data.base}} {
+		code, stdout, stderr := runCLI(t, "", false, args...)
+		assert.Equal(t, exitOK, code, stderr)
+		assert.Equal(t, "ready\n", stdout)
+	}
 	admin.do("POST", "/v1/admin/stream", `{"name":"S","subjects":["s.>"]}`, 200)
 	res := data.do("POST", "/v1/data/subject/s.a", "eA==", 200)
 	assert.EqualValues(t, 1, res["sequence"])
