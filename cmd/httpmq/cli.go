@@ -30,7 +30,15 @@ const envPrefix = "HTTPMQ"
 // run is the whole program: it parses args and runs the chosen command
 // until ctx is cancelled (main cancels it on SIGINT or SIGTERM).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, serve: runServer, interactive: term.IsTerminal(int(os.Stdin.Fd()))}
+	serve := func(ctx context.Context, cfg *Config, m mode, log *slog.Logger) error {
+		// The process's default logger is the configured one, so that
+		// code logging through slog.Default (or package log) follows
+		// --log-level and --log-json too. Only the real program does
+		// this: tests call runServer with loggers of their own.
+		slog.SetDefault(log)
+		return runServer(ctx, cfg, m, log)
+	}
+	a := &app{stdout: stdout, stderr: stderr, serve: serve, interactive: term.IsTerminal(int(os.Stdin.Fd()))}
 	return a.main(ctx, args)
 }
 
