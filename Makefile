@@ -11,7 +11,7 @@ BENCH_OUT   ?= bin/benchmarks.jsonl
 BENCH_CHART ?= bin/benchmarks.png
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-deps lint fmt doc fuzz bench bench-chart clean
+.PHONY: help build image run test test-deps lint fmt doc fuzz bench bench-chart clean
 
 help: ## Display this help screen
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -20,19 +20,30 @@ help: ## Display this help screen
 build: ## Build the httpmq binary into bin/httpmq
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/httpmq
 
+image: ## Build the container image httpmq:VERSION (needs a Docker engine; see docs/operations.md)
+	docker build -t httpmq:$(VERSION) --build-arg VERSION=$(VERSION) .
+
 run: ## Run "httpmq serve" (embedded JetStream in ./data); pass flags with ARGS="..."
 	$(GO) run ./cmd/httpmq serve $(ARGS)
 
-test: test-deps ## Run every test with the race detector (installs Chromium for the browser tests if missing)
+test: test-deps ## Run every test with the race detector (installs what test-deps lists if missing)
 	$(GO) test -race -count=1 ./...
 
-test-deps: ## Install what the tests need beyond Go: Debian's chromium (needs root; otherwise browser tests skip)
-	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$HTTPMQ_CHROMIUM" ]; then \
+# What the tests need beyond Go: a command and the Debian package that has it.
+TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd
+
+test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser tests), docker-compose and systemd (packaging checks); needs root, otherwise those tests skip
+	@missing=""; for dep in $(TEST_DEPS); do \
+		cmd=$${dep%%:*}; pkg=$${dep#*:}; \
+		if [ "$$cmd" = chromium ] && [ -n "$$HTTPMQ_CHROMIUM" ]; then continue; fi; \
+		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+			echo "installing$$missing for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else \
-			echo "chromium not found: the browser tests will skip (apt-get install chromium, or set HTTPMQ_CHROMIUM)"; \
+			echo "not installed:$$missing; the tests that need them will skip (apt-get install$$missing)"; \
 		fi; \
 	fi
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,7 +45,28 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Logger receives connection events. Default slog.Default().
 	Logger *slog.Logger
+	// OnStateChange, when set, is told each change of the connection's
+	// state (for metrics). It is called from nats.go's callback
+	// goroutine, one call at a time: return quickly.
+	OnStateChange func(ConnState)
 }
+
+// ConnState is the state of the connection to NATS, as
+// [Config.OnStateChange] reports it.
+type ConnState string
+
+// The connection states.
+const (
+	// ConnConnecting: not connected yet; with URLs, Connect returned and
+	// keeps trying in the background.
+	ConnConnecting ConnState = "connecting"
+	// ConnConnected: connected (at first, or again after a loss).
+	ConnConnected ConnState = "connected"
+	// ConnReconnecting: the connection was lost; reconnecting.
+	ConnReconnecting ConnState = "reconnecting"
+	// ConnClosed: closed by [Bridge.Close]; final.
+	ConnClosed ConnState = "closed"
+)
 
 // Bridge is a connection to NATS JetStream. It is safe for concurrent use.
 type Bridge struct {
@@ -60,6 +82,12 @@ type Bridge struct {
 // Connect dials NATS and prepares JetStream. Reconnects are automatic,
 // unlimited and logged; while disconnected, calls fail with
 // [ErrUnavailable] within the request timeout.
+//
+// With URLs, a NATS that cannot be reached yet is not an error: Connect
+// returns a Bridge that keeps trying in the background, whose [Bridge.Ready]
+// fails until it is connected (so a service can start before NATS, as
+// orchestrators start them). It fails at once only for a configuration
+// nats.go refuses (a bad URL, an unreadable credentials file).
 func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -73,22 +101,48 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 	if name == "" {
 		name = "httpmq"
 	}
+	state := cfg.OnStateChange
+	if state == nil {
+		state = func(ConnState) {}
+	}
+	// Only the first failed attempt to reach a NATS that was never
+	// connected is a warning; the other attempts are debug lines.
+	var connected, warned atomic.Bool
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
-		nats.RetryOnFailedConnect(false),
+		// An embedded server is there already; an external one may not
+		// be up yet (see Connect's doc).
+		nats.RetryOnFailedConnect(cfg.InProcess == nil),
 		nats.Timeout(timeout),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			connected.Store(true)
+			log.Info("connected to NATS", "server", nc.ConnectedUrlRedacted(), "in_process", cfg.InProcess != nil)
+			state(ConnConnected)
+		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: we closed it
 				log.Warn("NATS disconnected", "err", err)
+				state(ConnReconnecting)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			state(ConnConnected)
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { log.Debug("NATS connection closed") }),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			if !connected.Load() && warned.CompareAndSwap(false, true) {
+				log.Warn("NATS is not reachable yet; retrying in the background (not ready until connected)", "err", err)
+				return
+			}
+			log.Debug("NATS connection attempt failed", "err", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			log.Debug("NATS connection closed")
+			state(ConnClosed)
+		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			subj := ""
 			if sub != nil {
@@ -121,6 +175,7 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		nc  *nats.Conn
 		err error
 	}
+	state(ConnConnecting)
 	done := make(chan result, 1)
 	go func() {
 		nc, err := nats.Connect(url, opts...)
@@ -153,7 +208,6 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		r.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	log.Info("connected to NATS", "server", r.nc.ConnectedUrlRedacted(), "in_process", cfg.InProcess != nil)
 	return b, nil
 }
 
@@ -196,8 +250,17 @@ func (b *Bridge) Ready(ctx context.Context) error {
 }
 
 // MaxPayload is the largest message NATS accepts, in bytes (headers
-// included).
-func (b *Bridge) MaxPayload() int64 { return b.nc.MaxPayload() }
+// included). Before the first connection, when the server has not said
+// yet, it is NATS's default, 1 MiB.
+func (b *Bridge) MaxPayload() int64 {
+	if n := b.nc.MaxPayload(); n > 0 {
+		return n
+	}
+	return defaultMaxPayload
+}
+
+// defaultMaxPayload is NATS's default max_payload.
+const defaultMaxPayload = 1 << 20
 
 // ctx bounds a request by the configured timeout.
 func (b *Bridge) ctx(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -12,6 +12,7 @@ import (
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/internal/metrics"
 	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
@@ -64,6 +65,9 @@ type Options struct {
 	// when the request has no max_msg_inflight. Default
 	// [DefaultMaxInFlight], the original httpmq's.
 	DefaultMaxInFlight int
+	// Metrics records publishes, deliveries and acks. Nil records
+	// nothing.
+	Metrics *metrics.Metrics
 }
 
 // Handler is the REST dataplane. It is safe for concurrent use.
@@ -75,6 +79,7 @@ type Handler struct {
 	writeTimeout time.Duration
 	maxBody      int64
 	maxInFlight  int
+	metrics      *metrics.Metrics
 	http         http.Handler
 
 	mu      sync.Mutex
@@ -88,7 +93,7 @@ func New(opts Options) *Handler {
 	h := &Handler{
 		b: opts.Bridge, gate: opts.Gate, log: opts.Logger,
 		heartbeat: opts.Heartbeat, writeTimeout: opts.WriteTimeout,
-		maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight,
+		maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight, metrics: opts.Metrics,
 		streams: map[*stream]struct{}{},
 	}
 	if h.log == nil {

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/internal/metrics"
 	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
@@ -44,28 +46,36 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 	m := bridge.Message{Subject: ps.ByName("subject"), MsgID: r.Header.Get(MsgIDHeader), Header: natsHeader(r.Header)}
 	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
 	if err := h.gate.Check(r.Context(), action); err != nil {
-		httpx.WriteError(w, r, err)
+		h.refusePublish(w, r, err)
 		return
 	}
 	if err := bridge.ValidateMessage(m); err != nil {
-		httpx.WriteError(w, r, err)
+		h.refusePublish(w, r, err)
 		return
 	}
 	var err error
 	if m.Data, err = h.body(w, r); err != nil {
-		httpx.WriteError(w, r, err)
+		h.refusePublish(w, r, err)
 		return
 	}
 	if err := h.gate.Limit(r.Context(), action, len(m.Data)); err != nil {
-		httpx.WriteError(w, r, err)
+		h.refusePublish(w, r, err)
 		return
 	}
+	start := time.Now()
 	ack, err := h.b.Publish(r.Context(), m)
+	h.metrics.Published(metrics.REST, time.Since(start), ack.Duplicate, err)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
 	httpx.OK(w, r, PublishResult{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate})
+}
+
+// refusePublish answers a publish refused before JetStream was asked.
+func (h *Handler) refusePublish(w http.ResponseWriter, r *http.Request, err error) {
+	h.metrics.Published(metrics.REST, 0, false, err)
+	httpx.WriteError(w, r, err)
 }
 
 // body reads and decodes the message payload.

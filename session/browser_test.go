@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -62,21 +60,6 @@ function handle(f, raw) {
 </script>
 `
 
-func chromium(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("HTTPMQ_CHROMIUM")
-	if path == "" {
-		path, _ = exec.LookPath("chromium")
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is not installed; .ci/run installs it")
-		}
-		t.Skip("chromium is not installed (apt-get install chromium, or set HTTPMQ_CHROMIUM)")
-	}
-	return path
-}
-
 type browserResult struct {
 	OK     bool     `json:"ok"`
 	Detail string   `json:"detail"`
@@ -87,7 +70,6 @@ type browserResult struct {
 // new WebSocket(...) to the session endpoint, over HTTP/2 (where it must
 // use extended CONNECT) and over HTTP/1.1 (Upgrade).
 func TestBrowser(t *testing.T) {
-	bin := chromium(t)
 	for _, tc := range []struct {
 		name, want string
 		tls        bool
@@ -161,23 +143,14 @@ func TestBrowser(t *testing.T) {
 				ts.Close()
 			})
 
+			output := testenv.OpenInChromium(t, ts.URL+"/")
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-				"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-				"--ignore-certificate-errors", "--user-data-dir="+t.TempDir(), ts.URL+"/")
-			out := &strings.Builder{}
-			cmd.Stdout, cmd.Stderr = out, out
-			require.NoError(t, cmd.Start())
-			defer func() {
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}()
 			select {
 			case res := <-results:
 				require.True(t, res.OK, "page failed: %s (steps %v)", res.Detail, res.Steps)
 			case <-ctx.Done():
-				t.Fatalf("no result from the browser; its output:\n%s", out.String())
+				t.Fatalf("no result from the browser; its output:\n%s", output())
 			}
 			mu.Lock()
 			assert.Equal(t, []string{tc.want}, seen)

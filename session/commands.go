@@ -1,9 +1,12 @@
 package session
 
 import (
+	"time"
+
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/internal/metrics"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -25,10 +28,12 @@ func (s *session) dispatch(f *protocol.Frame) {
 	case protocol.TypePublish:
 		a := auth.Action{Kind: auth.Publish, Subject: f.Subject, Header: f.Headers}
 		if err := s.check(a); err != nil {
+			s.h.opts.Metrics.Published(metrics.Session, 0, false, err)
 			s.reply(ok(f), err)
 			return
 		}
 		if err := s.h.opts.Gate.Limit(s.authCtx(), a, len(f.Data)); err != nil {
+			s.h.opts.Metrics.Published(metrics.Session, 0, false, err)
 			s.reply(ok(f), err)
 			return
 		}
@@ -76,12 +81,15 @@ func (s *session) publish(f *protocol.Frame) {
 	case <-s.ctx.Done():
 		return
 	}
+	start := time.Now()
 	err := s.h.opts.Broker.PublishAsync(bridge.Message{
 		Subject: f.Subject, Data: f.Data, Header: f.Headers, MsgID: f.MsgID,
 	}, func(ack bridge.PubAck, err error) {
+		s.h.opts.Metrics.Published(metrics.Session, time.Since(start), ack.Duplicate, err)
 		s.replyLater(&protocol.Frame{Type: protocol.TypeOK, ID: f.ID, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, err)
 	})
 	if err != nil {
+		s.h.opts.Metrics.Published(metrics.Session, 0, false, err)
 		<-s.pending
 		s.reply(ok(f), err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/h2ws"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/internal/metrics"
 	_ "github.com/httpmq/httpmq/internal/xconnect" // HTTP/2 extended CONNECT on, in any program serving sessions
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -55,9 +56,19 @@ type Options struct {
 	// have in flight at once; further commands wait. Default 256.
 	MaxPending int
 	// OriginPatterns lists the hosts, besides the request's own, whose
-	// pages may open sessions (websocket.AcceptOptions.OriginPatterns).
-	// Default: same origin only.
+	// pages may open sessions: path.Match patterns on the origin's
+	// host:port ("app.example.com", "*.example.com:*"), or on
+	// scheme://host:port when the pattern has "://", as
+	// websocket.AcceptOptions.OriginPatterns. Default: same origin only.
 	OriginPatterns []string
+	// AllowLoopbackOrigins also lets pages served from loopback hosts
+	// (localhost, 127.0.0.1, [::1]) on any port open sessions: for
+	// development, where a page served by a dev server on another port
+	// talks to a local httpmq without authentication.
+	AllowLoopbackOrigins bool
+	// Metrics records sessions opened and closed, refused handshakes and
+	// session publishes. Nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 func (o Options) withDefaults() Options {
@@ -141,52 +152,63 @@ func (h *Handler) Stats() Stats {
 }
 
 // ServeHTTP performs the handshake and runs the session until it ends.
+// A refused handshake is answered with the JSON error envelope and
+// logged at info with its reason.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodConnect:
 		w.Header().Set("Allow", "GET, CONNECT")
-		httpx.WriteError(w, r, httpx.NewError(protocol.CodeMethodNotAllowed, "sessions are opened with GET (HTTP/1.1) or CONNECT (HTTP/2)", ""))
+		h.refuse(w, r, httpx.NewError(protocol.CodeMethodNotAllowed, "sessions are opened with GET (HTTP/1.1) or CONNECT (HTTP/2)", ""))
 		return
 	case r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		w.Header().Set("Upgrade", "websocket")
-		httpx.WriteError(w, r, httpx.NewError(protocol.CodeBadRequest,
+		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"this is a WebSocket endpoint", "open it with a WebSocket client; see docs/protocol.md"))
+		return
+	}
+	if err := checkOrigin(r, h.opts.OriginPatterns, h.opts.AllowLoopbackOrigins); err != nil {
+		h.refuse(w, r, err)
 		return
 	}
 	ctx, err := h.opts.Gate.Identify(r)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		h.refuse(w, r, err)
 		return
 	}
 	r = r.WithContext(ctx)
 	release, err := h.opts.Gate.OpenSession(ctx)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		h.refuse(w, r, err)
 		return
 	}
 	defer release()
 	codec, ok := negotiate(r)
 	if !ok {
-		httpx.WriteError(w, r, httpx.NewError(protocol.CodeBadRequest,
+		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"no supported WebSocket subprotocol offered",
 			"offer one of "+strings.Join(protocol.Subprotocols(), ", ")+" in Sec-WebSocket-Protocol"))
 		return
 	}
 	if n := h.count.Add(1); n > int64(h.opts.MaxSessions) {
 		h.count.Add(-1)
-		httpx.WriteError(w, r, httpx.NewError(protocol.CodeTooManySessions, "the server is at its session limit", ""))
+		h.refuse(w, r, httpx.NewError(protocol.CodeTooManySessions, "the server is at its session limit", ""))
 		return
 	}
 	defer h.count.Add(-1)
 
 	conn, err := h2ws.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:   []string{codec.Name()},
-		OriginPatterns: h.opts.OriginPatterns,
+		Subprotocols: []string{codec.Name()},
+		// checkOrigin decided, with the same rules, so that a refusal
+		// gets the JSON envelope instead of Accept's plain text.
+		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		h.log.Debug("WebSocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		h.log.Info("WebSocket handshake failed", "err", err, "remote", r.RemoteAddr)
+		h.opts.Metrics.HandshakeRefused(string(protocol.CodeBadRequest))
 		return // Accept answered the client
 	}
+	h.opts.Metrics.SessionOpened()
+	defer h.opts.Metrics.SessionClosed()
 	s := newSession(h, conn, codec, r)
 	if !h.register(s) {
 		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), protocol.CloseGoingAway.String())
@@ -194,6 +216,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.unregister(s)
 	s.run()
+}
+
+// refuse answers a handshake with err in the JSON envelope, logs why at
+// info level and counts it.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	e := httpx.Classify(err)
+	h.log.Info("WebSocket handshake refused", "reason", string(e.Code), "message", e.Message, "detail", e.Detail,
+		"remote", r.RemoteAddr, "origin", r.Header.Get("Origin"))
+	h.opts.Metrics.HandshakeRefused(string(e.Code))
+	httpx.WriteError(w, r, err)
 }
 
 // negotiate picks the first subprotocol the client offers that we speak.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"golang.org/x/term"
 )
 
 // Exit codes of run.
@@ -28,7 +30,15 @@ const envPrefix = "HTTPMQ"
 // run is the whole program: it parses args and runs the chosen command
 // until ctx is cancelled (main cancels it on SIGINT or SIGTERM).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, serve: runServer}
+	serve := func(ctx context.Context, cfg *Config, m mode, log *slog.Logger) error {
+		// The process's default logger is the configured one, so that
+		// code logging through slog.Default (or package log) follows
+		// --log-level and --log-json too. Only the real program does
+		// this: tests call runServer with loggers of their own.
+		slog.SetDefault(log)
+		return runServer(ctx, cfg, m, log)
+	}
+	a := &app{stdout: stdout, stderr: stderr, serve: serve, interactive: term.IsTerminal(int(os.Stdin.Fd()))}
 	return a.main(ctx, args)
 }
 
@@ -37,7 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader // of the client commands; nil means os.Stdin
-	serve          func(ctx context.Context, cfg *Config, m mode, log *slog.Logger) error
+	// interactive: stdin is a terminal, where a command may ask for
+	// confirmation.
+	interactive bool
+	serve       func(ctx context.Context, cfg *Config, m mode, log *slog.Logger) error
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
@@ -50,7 +63,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 			return exitOK
 		}
 		// A bad flag, environment variable or config file.
-		fmt.Fprintf(a.stderr, "httpmq: %v\nRun \"httpmq --help\" or \"httpmq <command> --help\" for usage.\n", err)
+		fmt.Fprintf(a.stderr, "httpmq: %s\nRun \"httpmq --help\" or \"httpmq <command> --help\" for usage.\n", cliError(err))
 		return exitUsage
 	}
 	usage.Reset()
@@ -63,12 +76,22 @@ func (a *app) main(ctx context.Context, args []string) int {
 		_, _ = a.stderr.Write(usage.Bytes())
 		return exitUsage
 	case errors.As(err, &uerr):
-		fmt.Fprintf(a.stderr, "httpmq: %v\n", err)
+		fmt.Fprintf(a.stderr, "httpmq: %s\n", cliError(err))
 		return exitUsage
 	default:
-		fmt.Fprintf(a.stderr, "httpmq: %v\n", err)
+		fmt.Fprintf(a.stderr, "httpmq: %s\n", cliError(err))
 		return exitError
 	}
+}
+
+// cliError is err's message without the "httpmq: " prefixes of the Go
+// SDK's errors: the command line prefixes its messages once.
+func cliError(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := strings.TrimPrefix(err.Error(), "httpmq: ")
+	return strings.ReplaceAll(msg, ": httpmq: ", ": ")
 }
 
 // usageError is a configuration mistake (exit code 2), found after
@@ -78,6 +101,7 @@ type usageError struct{ error }
 func (e usageError) Unwrap() error { return e.error }
 
 func (a *app) rootCommand() *ffcli.Command {
+	var showVersion bool
 	root := &ffcli.Command{
 		Name:       "httpmq",
 		ShortUsage: "httpmq [-l level] <command> [flags]",
@@ -91,20 +115,25 @@ flags win over the environment, which wins over the file.
 Run "httpmq <command> --help" for a command's options.`),
 		FlagSet: flag.NewFlagSet("httpmq", flag.ContinueOnError),
 		Exec: func(_ context.Context, args []string) error {
-			if len(args) > 0 {
+			switch {
+			case len(args) > 0:
 				return usageError{fmt.Errorf("unknown command %q; run \"httpmq --help\" for the list", args[0])}
+			case showVersion:
+				return a.printVersion()
 			}
 			return flag.ErrHelp
 		},
 		Subcommands: []*ffcli.Command{
-			a.runModeCommand(modeServe, "serve the management and dataplane APIs together"),
-			a.runModeCommand(modeManagement, "serve the management (admin) REST API only"),
-			a.runModeCommand(modeDataplane, "serve the dataplane API only"),
+			a.runModeCommand(modeServe, "serve the management and dataplane APIs together", ""),
+			a.runModeCommand(modeManagement, "serve the management (admin) REST API only", splitHelp),
+			a.runModeCommand(modeDataplane, "serve the dataplane API only", splitHelp),
 			a.versionCommand(),
 		},
 	}
 	// Client commands (stream, consumer, pub, sub), in cli_*.go.
 	root.Subcommands = append(root.Subcommands, a.clientCommands()...)
+	root.Subcommands = append(root.Subcommands, a.completionCommand(root))
+	root.FlagSet.BoolVar(&showVersion, "version", false, "print the version and exit")
 	// Only so that "httpmq -l debug serve" works as in the original
 	// httpmq: expandArgs moves these after the command name.
 	cfg := defaultConfig()
@@ -114,9 +143,15 @@ Run "httpmq <command> --help" for a command's options.`),
 	return root
 }
 
+// splitHelp is the long help of the run modes that serve one API.
+const splitHelp = `Without --nats-url this process runs its own embedded JetStream server on
+--data-dir, which no other process can share: to run "httpmq management" and
+"httpmq dataplane" as separate processes, run NATS with JetStream and give both
+--nats-url.`
+
 // runModeCommand is "httpmq serve", "httpmq management" or
 // "httpmq dataplane".
-func (a *app) runModeCommand(m mode, help string) *ffcli.Command {
+func (a *app) runModeCommand(m mode, help, long string) *ffcli.Command {
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("httpmq "+m.name, flag.ContinueOnError)
 	cfg.register(fs, m)
@@ -125,6 +160,7 @@ func (a *app) runModeCommand(m mode, help string) *ffcli.Command {
 		Name:       m.name,
 		ShortUsage: "httpmq " + m.name + " [flags]",
 		ShortHelp:  help,
+		LongHelp:   long,
 		FlagSet:    fs,
 		UsageFunc:  usage,
 		Options: []ff.Option{

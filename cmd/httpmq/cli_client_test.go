@@ -82,8 +82,9 @@ func TestCLIEndToEnd(t *testing.T) {
 	out = run("", "stream", "ls")
 	assert.Regexp(t, `(?m)^STREAM\s+SUBJECTS\s+MESSAGES`, out)
 	assert.Regexp(t, `(?m)^ORDERS\s+orders\.>\s+0\s`, out)
-	streams := jsonOf(t, run("", "stream", "ls", "--json"))
-	assert.Contains(t, streams, "ORDERS")
+	out = run("", "stream", "ls", "--json")
+	assert.Contains(t, jsonOf(t, out), "ORDERS")
+	assert.Contains(t, out, `"orders.>"`, "JSON as it is, not \\u003e")
 
 	out = run("", "consumer", "add", "ORDERS", "worker", "--mode", "pull", "--ack-wait", "5s", "--max-inflight", "50")
 	assert.Regexp(t, `(?m)^CONSUMER\s+worker$`, out)
@@ -97,10 +98,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		fmt.Fprintf(&in, "order %d\n", i)
 	}
 	out = run(in.String(), "pub", "orders.eu")
-	assert.Equal(t, 100, strings.Count(out, "published"), out)
-	assert.Contains(t, out, "stream ORDERS sequence 100\n")
-	ack := jsonOf(t, run("", "pub", "orders.us", "one more", "--json", "--rest", "--header", "Trace:abc"))
-	assert.EqualValues(t, 101, ack["sequence"])
+	assert.Equal(t, "published 100 messages to orders.eu (stream ORDERS, seq 1-100)\n", out, "quiet: one summary line")
+	sum := jsonOf(t, run("", "pub", "orders.us", "one more", "--json", "--rest", "--header", "Trace:abc"))
+	assert.Equal(t, map[string]any{"subject": "orders.us", "stream": "ORDERS", "published": 1.0, "first_seq": 101.0, "last_seq": 101.0}, sum)
 
 	info := jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
 	assert.EqualValues(t, 101, info["num_pending"])
@@ -124,21 +124,30 @@ func TestCLIEndToEnd(t *testing.T) {
 	assert.EqualValues(t, 101, info["ack_floor"].(map[string]any)["stream_seq"])
 
 	// --no-ack leaves the message unacknowledged; the table form prints it.
-	run("", "pub", "orders.eu", "unacked")
+	out = run("", "pub", "orders.eu", "unacked", "-v")
+	assert.Equal(t, "published 7 bytes to orders.eu: stream ORDERS sequence 102\n"+
+		"published 1 message to orders.eu (stream ORDERS, seq 102)\n", out, "-v: a line per message, then the summary")
 	out = run("", "sub", "ORDERS", "worker", "--count", "1", "--no-ack", "--rest")
 	assert.Contains(t, out, "[#102] orders.eu\nunacked\n")
 	info = jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
 	assert.EqualValues(t, 1, info["num_ack_pending"])
 
-	out = run("", "consumer", "rm", "ORDERS", "worker")
+	// Deleting asks first; a script (stdin not a terminal) must say -f.
+	r := cli(t, "", append([]string{"consumer", "rm", "ORDERS", "worker"}, urls...)...)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Equal(t, "httpmq: not going to delete consumer worker of stream ORDERS without confirmation: "+
+		"standard input is not a terminal, so httpmq cannot ask; add -f (--force) to do it\n", r.stderr)
+	out = run("", "consumer", "rm", "ORDERS", "worker", "-f")
 	assert.Equal(t, "consumer worker of stream ORDERS deleted\n", out)
-	out = run("", "stream", "rm", "ORDERS")
+	out = run("", "stream", "rm", "--force", "ORDERS")
 	assert.Equal(t, "stream ORDERS deleted\n", out)
 
-	// Failures: the server's code on stderr, exit status 1.
-	r := cli(t, "", append([]string{"stream", "info", "ORDERS"}, urls...)...)
+	// Failures: the server's code on stderr, once, exit status 1.
+	r = cli(t, "", append([]string{"stream", "info", "ORDERS"}, urls...)...)
 	assert.Equal(t, exitError, r.code)
-	assert.Contains(t, r.stderr, "stream_not_found")
+	assert.Regexp(t, `^httpmq: stream_not_found: `, r.stderr)
+	assert.NotContains(t, r.stderr, "httpmq: httpmq:")
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %s", r.stderr)
 	p.stop(t)
 }
 

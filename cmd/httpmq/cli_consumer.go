@@ -16,6 +16,7 @@ import (
 
 func (a *app) consumerCommand() *ffcli.Command {
 	var spec consumerFlags
+	var force bool
 	return group("consumer", "manage consumers: ls, add, info, rm",
 		a.command("consumer", leaf{name: "ls", args: "STREAM", help: "list a stream's consumers", run: a.consumerList}),
 		a.command("consumer", leaf{name: "add", args: "STREAM NAME", help: "define a durable consumer",
@@ -24,7 +25,14 @@ func (a *app) consumerCommand() *ffcli.Command {
 				return a.consumerAdd(ctx, cf, pos[0], pos[1], &spec)
 			}}),
 		a.command("consumer", leaf{name: "info", args: "STREAM NAME", help: "show a consumer", run: a.consumerInfo}),
-		a.command("consumer", leaf{name: "rm", args: "STREAM NAME", help: "delete a consumer", run: a.consumerRemove}),
+		a.command("consumer", leaf{name: "rm", args: "STREAM NAME", help: "delete a consumer",
+			long: confirmHelp, flags: forceFlag(&force),
+			run: func(ctx context.Context, cf *clientFlags, pos []string) error {
+				if err := a.confirm(force, "delete consumer "+pos[1]+" of stream "+pos[0]); err != nil {
+					return err
+				}
+				return a.consumerRemove(ctx, cf, pos)
+			}}),
 	)
 }
 
@@ -44,10 +52,10 @@ func (c *consumerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.filter, "filter", "", "only messages on this `subject` (wildcards allowed)")
 	fs.StringVar(&c.group, "group", "", "push consumers: delivery group shared by subscribers")
 	fs.StringVar(&c.desc, "description", "", "description (notes)")
-	fs.StringVar(&c.deliver, "deliver", "", "all, last, new, by_start_sequence (with --start-seq), last_per_subject")
+	fs.StringVar(&c.deliver, "deliver", "", "all, last, new, by_start_sequence (with --start-seq), last_per_subject (default all)")
 	fs.Uint64Var(&c.startSeq, "start-seq", 0, "first stream sequence to deliver (sets --deliver by_start_sequence)")
 	fs.IntVar(&c.maxInflight, "max-inflight", 0, "most unacknowledged messages (default 1000)")
-	fs.IntVar(&c.maxRetry, "max-retry", 0, "most deliveries of one message (-1: unlimited)")
+	fs.IntVar(&c.maxRetry, "max-retry", 0, "most deliveries of one message (default -1: unlimited)")
 	fs.DurationVar(&c.ackWait, "ack-wait", 0, "redeliver a message not acknowledged within this (default 30s)")
 }
 

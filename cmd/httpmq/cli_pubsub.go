@@ -23,17 +23,20 @@ func (a *app) pubCommand() *ffcli.Command {
 		msgID   string
 		headers stringList
 		rest    bool
+		verbose bool
 	)
 	return a.command("", leaf{name: "pub", args: "SUBJECT [MESSAGE]", help: "publish messages (the argument, or each line of stdin)",
 		long: strings.TrimSpace(`
 With MESSAGE, publishes it --count times. Without, publishes each line of
 standard input as one message (at most --count lines when it is given).
-Messages go over one WebSocket session, or the REST dataplane with --rest.`),
+Messages go over one WebSocket session, or the REST dataplane with --rest.
+Prints one summary line at the end (-v, --verbose: also a line per message).`),
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&count, "count", 0, "how many messages (default: 1 with MESSAGE, every line of stdin without)")
 			fs.StringVar(&msgID, "msg-id", "", "message `id` for de-duplication (with --count > 1, -N is appended)")
 			fs.Var(&headers, "header", "message header `Name:value` (repeatable)")
 			fs.BoolVar(&rest, "rest", false, "publish over the REST dataplane instead of a session")
+			fs.BoolVar(&verbose, "verbose", false, "also print each message's stream and sequence as it is stored")
 		},
 		run: func(ctx context.Context, cf *clientFlags, pos []string) error {
 			hdr, err := parseHeaders(headers)
@@ -45,9 +48,9 @@ Messages go over one WebSocket session, or the REST dataplane with --rest.`),
 				return err
 			}
 			defer closeFn()
-			n := 0
+			sum := pubSummary{Subject: pos[0]}
 			send := func(data []byte) error {
-				n++
+				n := sum.Published + 1
 				o := &httpmq.PublishOptions{Header: hdr, MsgID: msgID}
 				if msgID != "" && (count > 1 || len(pos) == 1) {
 					o.MsgID = fmt.Sprintf("%s-%d", msgID, n)
@@ -58,32 +61,90 @@ Messages go over one WebSocket session, or the REST dataplane with --rest.`),
 				if err != nil {
 					return fmt.Errorf("message %d: %w", n, err)
 				}
-				return a.printAck(cf, pos[0], len(data), ack)
-			}
-			if len(pos) == 2 {
-				for range max(count, 1) {
-					if err := send([]byte(pos[1])); err != nil {
-						return err
-					}
+				sum.add(ack)
+				if verbose {
+					return a.printAck(cf, pos[0], len(data), ack)
 				}
 				return nil
 			}
-			sc := bufio.NewScanner(a.input())
-			sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
-			for (count == 0 || n < count) && sc.Scan() {
-				if err := send(append([]byte(nil), sc.Bytes()...)); err != nil {
-					return err
+			if len(pos) == 2 {
+				for range max(count, 1) {
+					if err = send([]byte(pos[1])); err != nil {
+						break
+					}
+				}
+			} else {
+				sc := bufio.NewScanner(a.input())
+				sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
+				for err == nil && (count == 0 || sum.Published < count) && sc.Scan() {
+					err = send(append([]byte(nil), sc.Bytes()...))
+				}
+				if err == nil {
+					err = sc.Err()
 				}
 			}
-			return sc.Err()
+			// What was published, even when a message then failed.
+			if perr := a.printSummary(cf, sum); err == nil {
+				err = perr
+			}
+			return err
 		},
 	})
+}
+
+// pubSummary is what one pub command published.
+type pubSummary struct {
+	Subject    string `json:"subject"`
+	Stream     string `json:"stream,omitempty"`
+	Published  int    `json:"published"`
+	FirstSeq   uint64 `json:"first_seq,omitempty"`
+	LastSeq    uint64 `json:"last_seq,omitempty"`
+	Duplicates int    `json:"duplicates,omitempty"`
+}
+
+func (s *pubSummary) add(ack httpmq.PubAck) {
+	s.Published++
+	s.Stream = ack.Stream
+	if ack.Duplicate {
+		s.Duplicates++
+	}
+	if s.FirstSeq == 0 || ack.Sequence < s.FirstSeq {
+		s.FirstSeq = ack.Sequence
+	}
+	s.LastSeq = max(s.LastSeq, ack.Sequence)
+}
+
+// printSummary prints "published 100 messages to orders.new (stream
+// orders, seq 1-100)", or the summary as JSON with --json.
+func (a *app) printSummary(cf *clientFlags, s pubSummary) error {
+	if cf.json {
+		return writeJSONLine(a.stdout, s)
+	}
+	noun := "messages"
+	if s.Published == 1 {
+		noun = "message"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "published %d %s to %s", s.Published, noun, s.Subject)
+	if s.Published > 0 {
+		seq := fmt.Sprint(s.FirstSeq)
+		if s.LastSeq != s.FirstSeq {
+			seq += fmt.Sprintf("-%d", s.LastSeq)
+		}
+		fmt.Fprintf(&b, " (stream %s, seq %s", s.Stream, seq)
+		if s.Duplicates > 0 {
+			fmt.Fprintf(&b, ", %d duplicates", s.Duplicates)
+		}
+		b.WriteString(")")
+	}
+	_, err := fmt.Fprintln(a.stdout, b.String())
+	return err
 }
 
 // publisher returns the session or REST client pub publishes with.
 func (a *app) publisher(ctx context.Context, cf *clientFlags, rest bool) (publisher, func(), error) {
 	if rest {
-		d := httpmq.NewDataClient(cf.dataURL, nil)
+		d := cf.data()
 		return d.Publish, d.CloseIdleConnections, nil
 	}
 	s, err := a.dial(ctx, cf)
@@ -97,19 +158,16 @@ func (a *app) dial(ctx context.Context, cf *clientFlags) (*httpmq.Session, error
 	dctx, cancel := cf.ctx(ctx)
 	defer cancel()
 	return httpmq.Dial(dctx, cf.dataURL, &httpmq.SessionOptions{
+		TLSConfig: cf.tls,
+		Header:    cf.header(),
 		OnEvent: func(e httpmq.Event) {
-			if e.Kind != httpmq.EventResubscribed {
-				fmt.Fprintf(a.stderr, "httpmq: session %s %s %v\n", e.Kind, e.URL, errOrEmpty(e.Err))
+			// A session that ends for good ends the command, which
+			// reports why: not twice.
+			if e.Kind != httpmq.EventResubscribed && e.Kind != httpmq.EventClosed {
+				fmt.Fprintf(a.stderr, "httpmq: session %s %s %s\n", e.Kind, e.URL, cliError(e.Err))
 			}
 		},
 	})
-}
-
-func errOrEmpty(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 func parseHeaders(list []string) (httpmq.Header, error) {
@@ -168,7 +226,7 @@ WebSocket session (which reconnects by itself), or the REST dataplane with
 			opts := &httpmq.SubscribeOptions{Filter: filter, Group: group, MaxInflight: maxInflight}
 			var sub *httpmq.Subscription
 			if rest {
-				d := httpmq.NewDataClient(cf.dataURL, nil)
+				d := cf.data()
 				defer d.CloseIdleConnections()
 				var err error
 				if sub, err = d.Subscribe(ctx, pos[0], pos[1], opts); err != nil {

@@ -15,8 +15,8 @@ import (
 )
 
 func (a *app) streamCommand() *ffcli.Command {
-	var spec streamFlags
-	var edit streamFlags
+	var spec, edit streamFlags
+	var force bool
 	return group("stream", "manage streams: ls, add, info, edit, rm",
 		a.command("stream", leaf{name: "ls", help: "list the streams", run: a.streamList}),
 		a.command("stream", leaf{name: "add", args: "NAME", help: "define a stream",
@@ -31,7 +31,14 @@ func (a *app) streamCommand() *ffcli.Command {
 			run: func(ctx context.Context, cf *clientFlags, pos []string) error {
 				return a.streamEdit(ctx, cf, pos[0], &edit)
 			}}),
-		a.command("stream", leaf{name: "rm", args: "NAME", help: "delete a stream with its messages and consumers", run: a.streamRemove}),
+		a.command("stream", leaf{name: "rm", args: "NAME", help: "delete a stream with its messages and consumers",
+			long: confirmHelp, flags: forceFlag(&force),
+			run: func(ctx context.Context, cf *clientFlags, pos []string) error {
+				if err := a.confirm(force, "delete stream "+pos[0]+" with all its messages and consumers"); err != nil {
+					return err
+				}
+				return a.streamRemove(ctx, cf, pos)
+			}}),
 	)
 }
 
@@ -52,17 +59,17 @@ func (s *streamFlags) register(fs *flag.FlagSet, add bool) {
 	if add {
 		fs.StringVar(&s.storage, "storage", "", "file or memory (default file)")
 	}
-	fs.StringVar(&s.retention, "retention", "", "limits, interest or workqueue")
-	fs.StringVar(&s.discard, "discard", "", "old or new: what to drop when a limit is reached")
+	fs.StringVar(&s.retention, "retention", "", "limits, interest or workqueue (default limits)")
+	fs.StringVar(&s.discard, "discard", "", "old or new: what to drop when a limit is reached (default old)")
 	fs.StringVar(&s.desc, "description", "", "description")
 	fs.DurationVar(&s.maxAge, "max-age", 0, "drop messages older than this (0: unlimited)")
-	fs.DurationVar(&s.dupWindow, "dup-window", 0, "message id de-duplication window")
+	fs.DurationVar(&s.dupWindow, "dup-window", 0, "message id de-duplication window (default 2m, or max-age if shorter)")
 	fs.Int64Var(&s.maxMsgs, "max-msgs", 0, "most messages (-1: unlimited)")
 	fs.Int64Var(&s.maxBytes, "max-bytes", 0, "most bytes (-1: unlimited)")
 	fs.Int64Var(&s.maxMsgsPerSubject, "max-msgs-per-subject", 0, "most messages per subject (-1: unlimited)")
 	fs.IntVar(&s.maxConsumers, "max-consumers", 0, "most consumers (-1: unlimited)")
 	fs.IntVar(&s.maxMsgSizeInt, "max-msg-size", 0, "largest message in bytes (-1: unlimited)")
-	fs.IntVar(&s.replicas, "replicas", 0, "replicas (clustered JetStream)")
+	fs.IntVar(&s.replicas, "replicas", 0, "replicas, on clustered JetStream (default 1)")
 }
 
 func (s *streamFlags) set(name string) bool { return given(s.fs, name) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/session"
 )
 
 // Config is everything a run mode (serve, management, dataplane) is
@@ -34,6 +35,9 @@ type Config struct {
 	// BodyReadTimeout bounds the reading of a request body, on both
 	// listeners (slow-loris protection).
 	BodyReadTimeout time.Duration
+	MaxPublishBody  byteSize
+	MetricsNoAuth   bool
+	PProf           bool
 
 	DataDir            string
 	NATSEmbeddedListen string
@@ -159,10 +163,11 @@ func (c *Config) register(fs *flag.FlagSet, m mode) {
 
 	if m.management {
 		fs.StringVar(&c.ManagementAddr, "management-addr", c.ManagementAddr, "`host:port` of the management (admin) REST API; port 0 picks a free one")
-		fs.Var(&c.MaxBody, "max-body", "largest request body accepted, in `bytes` (suffixes KiB, MiB, GiB)")
+		fs.Var(&c.MaxBody, "max-body", "largest request body the management API accepts, in `bytes` (suffixes KiB, MiB, GiB)")
 	}
 	if m.dataplane {
 		fs.StringVar(&c.DataplaneAddr, "dataplane-addr", c.DataplaneAddr, "`host:port` of the dataplane API; port 0 picks a free one")
+		fs.Var(&c.MaxPublishBody, "max-publish-body", "largest REST publish body, in `bytes`; 0: what NATS's max payload takes in the body's encoding (base64: 4/3 of it)")
 		fs.DurationVar(&c.Heartbeat, "heartbeat", c.Heartbeat, "interval of heartbeats on idle REST subscription streams (negative: none)")
 		fs.IntVar(&c.MaxSessions, "max-sessions", c.MaxSessions, "most WebSocket sessions open at once; more are refused with 503")
 		fs.IntVar(&c.MaxSubscriptions, "max-subscriptions", c.MaxSubscriptions, "most subscriptions on one WebSocket session")
@@ -191,6 +196,9 @@ func (c *Config) register(fs *flag.FlagSet, m mode) {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key `file` for --tls-cert")
 
+	fs.BoolVar(&c.MetricsNoAuth, "metrics-no-auth", c.MetricsNoAuth, "serve /metrics without credentials (for Prometheus scrapers without a token); by default it needs admin read rights when authentication is on")
+	fs.BoolVar(&c.PProf, "pprof", c.PProf, "serve Go's profiler (net/http/pprof) under /debug/pprof/, beside /metrics; needs admin full rights when authentication is on")
+
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`directory` of the embedded JetStream server's data (unused with --nats-url)")
 	fs.StringVar(&c.NATSEmbeddedListen, "nats-embedded-listen", c.NATSEmbeddedListen, "also serve the embedded NATS server to TCP clients on this `host:port` (e.g. for the nats CLI)")
 	fs.Var(&c.NATSURLs, "nats-url", "external NATS server `URL`s, comma-separated or repeated; when set, no embedded server runs")
@@ -218,7 +226,7 @@ func secret(name string) bool {
 // shortFlags maps one-letter aliases to the long flag they stand for.
 // They are rewritten before parsing (see [expandArgs]) so that flag, env
 // and file precedence is decided on one flag only.
-var shortFlags = map[string]string{"l": "log-level"}
+var shortFlags = map[string]string{"l": "log-level", "f": "force", "v": "verbose"}
 
 // allFlagNames is the union of every run mode's flags: a config file may
 // hold options of modes other than the one running (one file for all
@@ -274,6 +282,9 @@ func (c *Config) validate(m mode) error {
 		check(c.PingInterval > 0, "--ping-interval must be positive, got %s", c.PingInterval)
 		check(c.SlowConsumerTimeout > 0, "--slow-consumer-timeout must be positive, got %s", c.SlowConsumerTimeout)
 		check(c.OutboundQueue > 0, "--outbound-queue must be positive, got %d", c.OutboundQueue)
+		for _, p := range c.AllowedOrigins {
+			check(session.ValidOriginPattern(p), "--allowed-origin %q is not a valid pattern (a host like app.example.com, * and ? as wildcards)", p)
+		}
 	}
 	if c.NATSEmbeddedListen != "" {
 		// The embedded NATS server's socket has no authentication at all.
@@ -318,6 +329,15 @@ func (c *Config) exposed(m mode) map[string]bool {
 		add("nats-embedded-listen", c.NATSEmbeddedListen, false)
 	}
 	return out
+}
+
+// loopbackDev reports whether the dataplane runs as in development:
+// without authentication, on a loopback address. Pages from any
+// loopback origin (a dev server on another port) may then open
+// sessions.
+func (c *Config) loopbackDev() bool {
+	host, _, err := net.SplitHostPort(c.DataplaneAddr)
+	return err == nil && isLoopback(host) && !c.authConfigured()
 }
 
 // isLoopback reports whether host is "localhost" or a loopback IP. Other

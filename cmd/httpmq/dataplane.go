@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/httpmq/httpmq/dataplane"
+	"github.com/httpmq/httpmq/internal/metrics"
 	"github.com/httpmq/httpmq/session"
 )
 
@@ -12,29 +13,43 @@ import (
 // listener (GET for HTTP/1.1 Upgrade, CONNECT for HTTP/2).
 const sessionPath = "/v1/session"
 
+// observe makes the handlers' counts the sources of the gauges of m.
+func observe(m *metrics.Metrics, sessions *session.Handler, rest *dataplane.Handler) {
+	m.Observe(metrics.SessionsOpen, metrics.Session, sessions.Sessions)
+	m.Observe(metrics.Subscriptions, metrics.Session, func() int { return sessions.Stats().Subscriptions })
+	m.Observe(metrics.InFlight, metrics.Session, func() int { return sessions.Stats().InFlight })
+	m.Observe(metrics.QueuedFrames, metrics.Session, func() int { return sessions.Stats().Queued })
+	m.Observe(metrics.Subscriptions, metrics.REST, rest.ActiveSubscriptions)
+}
+
 // dataplaneHandler is the dataplane API: the REST dataplane (publish,
 // subscribe, ack under /v1/data/) and the WebSocket sessions
 // (/v1/session). Both are ended at shutdown by hooks: http.Server.Shutdown
 // waits for neither long-lived REST streams nor hijacked WebSockets.
 func dataplaneHandler(d deps) http.Handler {
 	rest := dataplane.New(dataplane.Options{
-		Bridge:    d.bridge,
-		Gate:      d.sec.dataplane,
-		Logger:    d.log.With("api", "dataplane"),
-		Heartbeat: d.cfg.Heartbeat,
+		Bridge:       d.bridge,
+		Gate:         d.sec.dataplane,
+		Logger:       d.log.With("api", "dataplane"),
+		Heartbeat:    d.cfg.Heartbeat,
+		MaxBodyBytes: int64(d.cfg.MaxPublishBody),
+		Metrics:      d.metrics,
 	})
 	sessions := session.New(session.Options{
-		Broker:              d.bridge,
-		Gate:                d.sec.dataplane,
-		Logger:              d.log.With("api", "session"),
-		MaxFrameBytes:       int64(d.cfg.MaxFrame),
-		MaxSubscriptions:    d.cfg.MaxSubscriptions,
-		MaxSessions:         d.cfg.MaxSessions,
-		OutboundQueue:       d.cfg.OutboundQueue,
-		SlowConsumerTimeout: d.cfg.SlowConsumerTimeout,
-		PingInterval:        d.cfg.PingInterval,
-		OriginPatterns:      d.cfg.AllowedOrigins,
+		Broker:               d.bridge,
+		Gate:                 d.sec.dataplane,
+		Logger:               d.log.With("api", "session"),
+		MaxFrameBytes:        int64(d.cfg.MaxFrame),
+		MaxSubscriptions:     d.cfg.MaxSubscriptions,
+		MaxSessions:          d.cfg.MaxSessions,
+		OutboundQueue:        d.cfg.OutboundQueue,
+		SlowConsumerTimeout:  d.cfg.SlowConsumerTimeout,
+		PingInterval:         d.cfg.PingInterval,
+		OriginPatterns:       d.cfg.AllowedOrigins,
+		AllowLoopbackOrigins: d.cfg.loopbackDev(),
+		Metrics:              d.metrics,
 	})
+	observe(d.metrics, sessions, rest)
 	d.onShutdown.Add(func(ctx context.Context) { _ = sessions.Shutdown(ctx) })
 	d.onShutdown.Add(func(ctx context.Context) { _ = rest.Shutdown(ctx) })
 	restCORS := withCORS(rest, d.cfg.CORSOrigins)

@@ -220,6 +220,7 @@ func TestBinaryRefusesSharedDataDir(t *testing.T) {
 	q := startHTTPMQ(t, "dataplane", "--data-dir", dir, "--dataplane-addr", "127.0.0.1:0")
 	q.wait(t, exitError)
 	assert.Contains(t, q.stderr(), "in use by another httpmq")
+	assert.Contains(t, q.stderr(), "give both --nats-url", "the error says how to split the APIs")
 	p.stop(t)
 }
 

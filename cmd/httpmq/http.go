@@ -70,7 +70,7 @@ func (h *shutdownHooks) run(ctx context.Context) {
 // cancelled or a server fails, then shuts down gracefully within
 // cfg.ShutdownTimeout.
 func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, hooks *shutdownHooks) error {
-	tlsCfg, certs, err := serverTLS(cfg)
+	tlsCfg, certs, err := serverTLS(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -92,11 +92,14 @@ func serveAPIs(ctx context.Context, cfg *Config, log *slog.Logger, apis []api, h
 			return fmt.Errorf("%s API: %w", a.name, err)
 		}
 		listeners = append(listeners, ln)
-		t := tlsCfg
-		if t != nil && a.clientCAs != nil {
-			t = t.Clone()
-			t.ClientCAs = a.clientCAs
-			t.ClientAuth = tls.VerifyClientCertIfGiven
+		var t *tls.Config
+		if tlsCfg != nil {
+			// One each: a server writes its ALPN protocols into it.
+			t = tlsCfg.Clone()
+			if a.clientCAs != nil {
+				t.ClientCAs = a.clientCAs
+				t.ClientAuth = tls.VerifyClientCertIfGiven
+			}
 		}
 		servers = append(servers, newHTTPServer(httpx.WithBodyTimeout(a.handler, cfg.BodyReadTimeout), t, log))
 	}
@@ -190,11 +193,11 @@ func newHTTPServer(h http.Handler, tlsCfg *tls.Config, log *slog.Logger) *http.S
 // serverTLS loads --tls-cert and --tls-key, or returns nils without
 // them. The certificate comes from the reloader at each handshake, so a
 // reload serves new connections and leaves established ones alone.
-func serverTLS(cfg *Config) (*tls.Config, *tlsreload.Reloader, error) {
+func serverTLS(cfg *Config, log *slog.Logger) (*tls.Config, *tlsreload.Reloader, error) {
 	if cfg.TLSCert == "" {
 		return nil, nil, nil
 	}
-	certs, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, nil)
+	certs, err := tlsreload.New(cfg.TLSCert, cfg.TLSKey, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 	}

@@ -256,7 +256,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and its key, returning
-// their paths.
+// their paths. It serves as server and client certificate alike.
 func selfSigned(t *testing.T) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -268,7 +268,8 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		// Also a client certificate (its own CA) for mutual TLS tests.
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ func TestJWTSecretFileReload(t *testing.T) {
 	cfg.AuthJWTSecretFile = path
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	sec, err := newSecurity(t.Context(), cfg, log)
+	sec, err := newSecurity(t.Context(), cfg, log, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{path}, sec.keyFiles)
 	tokens := sec.dataplane.Authn.(*auth.Tokens)

@@ -25,7 +25,9 @@ func lockDataDir(dir string) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("--data-dir %s is in use by another httpmq (%s is locked)", dir, path)
+			return nil, fmt.Errorf("--data-dir %s is in use by another httpmq (%s is locked); "+
+				"one embedded JetStream server cannot be shared by two processes: to run \"httpmq management\" and "+
+				"\"httpmq dataplane\" apart, run NATS with JetStream and give both --nats-url (see docs/operations.md)", dir, path)
 		}
 		return nil, fmt.Errorf("--data-dir: lock %s: %w", path, err)
 	}

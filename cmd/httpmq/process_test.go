@@ -87,6 +87,13 @@ func (p *process) stderr() string {
 	return p.raw.String()
 }
 
+// logLines returns the log lines parsed so far.
+func (p *process) logLines() []map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]map[string]any(nil), p.lines...)
+}
+
 // findLog returns the first log line with msg and the given attributes.
 func (p *process) findLog(msg string, attrs ...string) map[string]any {
 	p.mu.Lock()

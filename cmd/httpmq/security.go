@@ -11,6 +11,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/metrics"
 )
 
 // security is who may do what: the gates of the two APIs and the client
@@ -31,7 +32,8 @@ type security struct {
 // newSecurity builds the gates from cfg. Without authentication options
 // both gates allow everyone as anonymous (listening on loopback only,
 // unless --insecure-listen). A JWKS URL is refreshed until ctx ends.
-func newSecurity(ctx context.Context, cfg *Config, log *slog.Logger) (*security, error) {
+// Quota refusals are counted in m.
+func newSecurity(ctx context.Context, cfg *Config, log *slog.Logger, m *metrics.Metrics) (*security, error) {
 	s := &security{dataplane: &auth.Gate{}, management: &auth.Gate{}, log: log}
 	if cfg.RatePublish > 0 || cfg.RatePublishBytes > 0 || cfg.MaxSessionsPerIdentity > 0 {
 		s.dataplane.Limits = auth.NewLimiter(auth.Limits{
@@ -39,6 +41,7 @@ func newSecurity(ctx context.Context, cfg *Config, log *slog.Logger) (*security,
 			PublishBytes:        float64(cfg.RatePublishBytes),
 			BytesBurst:          int(max(cfg.MaxFrame, cfg.RatePublishBytes)),
 			SessionsPerIdentity: cfg.MaxSessionsPerIdentity,
+			Refused:             m.RateLimited,
 		})
 	}
 	var tokens *auth.Tokens

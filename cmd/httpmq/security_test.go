@@ -56,7 +56,7 @@ func TestDataplaneSecurity(t *testing.T) {
 	cfg.APIKeys = lineList{"pub " + auth.HashAPIKey("hmq_pub") + " publish=s.*"}
 	cfg.RatePublish = 1
 	cfg.CORSOrigins = stringList{"https://app.example.com"}
-	sec, err := newSecurity(t.Context(), cfg, testenv.Logger())
+	sec, err := newSecurity(t.Context(), cfg, testenv.Logger(), nil)
 	require.NoError(t, err)
 	h := dataplaneHandler(deps{cfg: cfg, bridge: env.Bridge, sec: sec, log: testenv.Logger(), onShutdown: &shutdownHooks{}})
 	ts := httptest.NewServer(h)

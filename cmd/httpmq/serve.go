@@ -12,14 +12,16 @@ import (
 
 	"github.com/httpmq/httpmq/admin"
 	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/metrics"
 )
 
 // deps is what the API handlers are built from.
 type deps struct {
-	cfg    *Config
-	bridge *bridge.Bridge
-	sec    *security
-	log    *slog.Logger
+	cfg     *Config
+	bridge  *bridge.Bridge
+	sec     *security
+	log     *slog.Logger
+	metrics *metrics.Metrics
 	// onShutdown registers work to do when shutdown begins (see
 	// [shutdownHooks]), e.g. closing WebSocket sessions with a going-away
 	// close frame.
@@ -29,20 +31,21 @@ type deps struct {
 // runServer runs the API groups of mode m until ctx is cancelled, then
 // shuts down gracefully: HTTP servers first (bounded by
 // --shutdown-timeout), then the NATS connection, then the embedded server.
-func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err error) {
-	log.Info("starting httpmq", "mode", m.name, "version", versionString())
+func runServer(ctx context.Context, cfg *Config, md mode, log *slog.Logger) (err error) {
+	log.Info("starting httpmq", "mode", md.name, "version", versionString())
 	defer func() {
 		if err == nil {
 			log.Info("stopped")
 		}
 	}()
-	securityWarnings(cfg, m, log)
-	log.Debug("configuration", cfg.logAttrs(m)...)
+	securityWarnings(cfg, md, log)
+	log.Debug("configuration", cfg.logAttrs(md)...)
 
 	// Ends background work of the security setup (JWKS refresh) on return.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sec, err := newSecurity(ctx, cfg, log)
+	m := metrics.New(versionString())
+	sec, err := newSecurity(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,7 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 		defer stop()
 	}
 
-	nats, err := connectNATS(ctx, cfg, log)
+	nats, err := connectNATS(ctx, cfg, log, m)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped by a signal while starting
@@ -65,14 +68,20 @@ func runServer(ctx context.Context, cfg *Config, m mode, log *slog.Logger) (err 
 		bridge:     nats.bridge,
 		sec:        sec,
 		log:        log,
+		metrics:    m,
 		onShutdown: &shutdownHooks{},
 	}
 	var apis []api
-	if m.management {
-		apis = append(apis, api{name: "management", addr: cfg.ManagementAddr, handler: managementHandler(d), clientCAs: sec.clientCAs})
+	if md.management {
+		apis = append(apis, api{name: "management", addr: cfg.ManagementAddr, clientCAs: sec.clientCAs,
+			handler: withOps(managementHandler(d), d, sec.management)})
 	}
-	if m.dataplane {
-		apis = append(apis, api{name: "dataplane", addr: cfg.DataplaneAddr, handler: dataplaneHandler(d)})
+	if md.dataplane {
+		h := dataplaneHandler(d)
+		if !md.management { // /metrics goes where it can (see withOps)
+			h = withOps(h, d, sec.dataplane)
+		}
+		apis = append(apis, api{name: "dataplane", addr: cfg.DataplaneAddr, handler: h})
 	}
 	return serveAPIs(ctx, cfg, log, apis, d.onShutdown)
 }
@@ -96,12 +105,15 @@ type natsConn struct {
 }
 
 // connectNATS starts the embedded JetStream server (no --nats-url) or
-// dials the external one.
-func connectNATS(ctx context.Context, cfg *Config, log *slog.Logger) (*natsConn, error) {
+// dials the external one: an external NATS not up yet is retried in the
+// background (readiness fails meanwhile). The connection's state is
+// recorded in m.
+func connectNATS(ctx context.Context, cfg *Config, log *slog.Logger, m *metrics.Metrics) (*natsConn, error) {
 	bcfg := bridge.Config{
 		Name:           "httpmq",
 		RequestTimeout: cfg.RequestTimeout,
 		Logger:         log,
+		OnStateChange:  func(s bridge.ConnState) { m.NATSState(string(s)) },
 	}
 	if len(cfg.NATSURLs) == 0 {
 		unlock, err := lockDataDir(cfg.DataDir)

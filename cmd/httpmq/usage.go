@@ -45,7 +45,9 @@ func usage(c *ffcli.Command) string {
 				name += " " + argname
 			}
 			fmt.Fprintf(&b, "  %s\n      %s\n      [%s", name, text, envVar(f.Name))
-			if f.DefValue != "" && f.DefValue != "false" {
+			// A flag whose text states its default (a zero value standing
+			// for the server's) shows that one only.
+			if f.DefValue != "" && f.DefValue != "false" && !strings.Contains(text, "default") {
 				fmt.Fprintf(&b, ", default %s", f.DefValue)
 			}
 			b.WriteString("]\n")

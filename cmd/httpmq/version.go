@@ -21,11 +21,14 @@ func (a *app) versionCommand() *ffcli.Command {
 		ShortHelp:  "print the version of httpmq and of Go it was built with",
 		FlagSet:    flag.NewFlagSet("httpmq version", flag.ContinueOnError),
 		UsageFunc:  usage,
-		Exec: func(context.Context, []string) error {
-			_, err := fmt.Fprintf(a.stdout, "httpmq %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
-		},
+		Exec:       func(context.Context, []string) error { return a.printVersion() },
 	}
+}
+
+// printVersion is the answer of "httpmq version" and "httpmq --version".
+func (a *app) printVersion() error {
+	_, err := fmt.Fprintf(a.stdout, "httpmq %s (%s, %s/%s)\n", versionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
 }
 
 func versionString() string {

@@ -298,7 +298,9 @@ func TestAny(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	clock := func() time.Time { return now }
-	l := auth.NewLimiter(auth.Limits{PublishRate: 2, PublishBytes: 100, BytesBurst: 100, SessionsPerIdentity: 1, IdleAfter: time.Minute, Now: clock})
+	var refused []string
+	l := auth.NewLimiter(auth.Limits{PublishRate: 2, PublishBytes: 100, BytesBurst: 100, SessionsPerIdentity: 1, IdleAfter: time.Minute, Now: clock,
+		Refused: func(what string) { refused = append(refused, what) }})
 
 	require.NoError(t, l.Publish("a", 10))
 	require.NoError(t, l.Publish("a", 10))
@@ -330,6 +332,7 @@ func TestLimiter(t *testing.T) {
 	release, err = l.OpenSession("a")
 	require.NoError(t, err)
 	release()
+	assert.Equal(t, []string{"publish messages", "publish bytes", "sessions"}, refused, "every refusal reported")
 
 	require.Equal(t, 2, l.Identities())
 	now = now.Add(2 * time.Minute)

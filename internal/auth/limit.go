@@ -28,6 +28,10 @@ type Limits struct {
 	IdleAfter time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Refused, when set, is told of every refusal, with
+	// [RateLimitError.What] (for metrics). It is called with the
+	// Limiter locked: it must return quickly and not call the Limiter.
+	Refused func(what string)
 }
 
 // Limiter enforces [Limits] per identity key. It forgets identities idle
@@ -122,7 +126,7 @@ func (l *Limiter) Publish(key string, size int) error {
 	if wait == time.Duration(math.MaxInt64) {
 		wait = time.Minute // larger than any burst: will never pass; say so in a minute
 	}
-	return &RateLimitError{What: what, RetryAfter: wait}
+	return l.refuse(&RateLimitError{What: what, RetryAfter: wait})
 }
 
 // OpenSession counts a session of key, or returns a [*RateLimitError]
@@ -136,7 +140,7 @@ func (l *Limiter) OpenSession(key string) (release func(), err error) {
 	defer l.mu.Unlock()
 	q := l.get(key, now)
 	if q.sessions >= l.l.SessionsPerIdentity {
-		return nil, &RateLimitError{What: "sessions", RetryAfter: time.Second}
+		return nil, l.refuse(&RateLimitError{What: "sessions", RetryAfter: time.Second})
 	}
 	q.sessions++
 	var once sync.Once
@@ -148,6 +152,14 @@ func (l *Limiter) OpenSession(key string) (release func(), err error) {
 			l.mu.Unlock()
 		})
 	}, nil
+}
+
+// refuse reports e to Limits.Refused and returns it.
+func (l *Limiter) refuse(e *RateLimitError) error {
+	if l.l.Refused != nil {
+		l.l.Refused(e.What)
+	}
+	return e
 }
 
 // Identities is how many identities the limiter remembers.

@@ -32,9 +32,10 @@ type Reloader struct {
 }
 
 // New loads certFile and keyFile (PEM) once; failing that, it fails.
+// Reloads are logged to log (nil: not logged).
 func New(certFile, keyFile string, log *slog.Logger) (*Reloader, error) {
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Reloader{certFile: certFile, keyFile: keyFile, log: log}
 	if err := r.Reload(); err != nil {
@@ -79,10 +80,11 @@ func (r *Reloader) Watch(ctx context.Context) error {
 // not the files, which catches editors' renames and Kubernetes' symlink
 // swaps ("..data"). It is the one watcher of httpmq's reloadable files:
 // TLS certificates and JWT keys alike. It returns nil when ctx ends, or
-// an error if watching cannot start.
+// an error if watching cannot start. Watch errors are logged to log
+// (nil: not logged).
 func WatchFiles(ctx context.Context, files []string, log *slog.Logger, reload func(why string)) error {
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
