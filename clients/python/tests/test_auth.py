@@ -13,6 +13,7 @@ import pytest
 from support import EventLog, HttpmqServer, eventually, make_jwt
 
 from httpmq_client import Admin, APIError, CloseError, Dataplane, EventKind, Session
+from httpmq_client._auth import token_expiry
 
 # What the tests' dataplane identities may do.
 WORKER = {"publish": ["auth.>"], "subscribe": ["AUTH/*"]}
@@ -109,7 +110,7 @@ async def test_token_renewed_in_place(auth_server: HttpmqServer, secret: bytes, 
     async def provider() -> str:
         nonlocal first_exp
         tok = make_jwt(secret, "app", 2, WORKER)
-        first_exp = first_exp or int(time.time() + 2) + 1
+        first_exp = first_exp or token_expiry(tok) or 0.0
         return tok
 
     subject = await _consumer(auth_server, secret, stream, "renewed")

@@ -14,6 +14,7 @@ from support import REPO_ROOT, make_jwt
 
 from httpmq_client import APIError
 from httpmq_client._auth import token_expiry
+from httpmq_client._connection import session_url
 from httpmq_client._util import duration_ns, rfc3339, rfc3339_ns
 from httpmq_client.codec import JSONCodec, MsgpackCodec, codec_for
 
@@ -130,3 +131,21 @@ def test_times_and_durations() -> None:
     assert duration_ns(timedelta(minutes=2)) == 120_000_000_000
     with pytest.raises(ValueError):
         duration_ns(-1)
+
+
+@pytest.mark.parametrize(
+    "given, want",
+    [
+        ("ws://h:1", "ws://h:1/v1/session"),
+        ("http://h:1/", "ws://h:1/v1/session"),
+        ("https://h/v1/session", "wss://h/v1/session"),
+        ("wss://h/proxy/v1/session?x=1", "wss://h/proxy/v1/session?x=1"),
+    ],
+)
+def test_session_url(given: str, want: str) -> None:
+    assert session_url(given) == want
+
+
+def test_session_url_scheme() -> None:
+    with pytest.raises(ValueError):
+        session_url("ftp://h")

@@ -12,7 +12,9 @@ from support import eventually
 
 from httpmq_client import Admin, APIError, Dataplane, Message
 
-ONE_SECOND = 1.0
+# Short enough to see redeliveries quickly, long enough that the test acts
+# on a delivery before it expires even on a loaded machine.
+ACK_WAIT = 2.0
 
 
 async def _stream(admin: Admin, unique: Callable[[str], str], **consumer: object) -> str:
@@ -91,7 +93,7 @@ async def _ack_again(m: Message) -> None:
 
 
 async def test_redelivery_nak_term_progress(admin: Admin, dataplane: Dataplane, unique: Callable[[str], str]) -> None:
-    name = await _stream(admin, unique, ack_wait=ONE_SECOND)
+    name = await _stream(admin, unique, ack_wait=ACK_WAIT)
     await dataplane.publish(f"{name}.x", b"m1")
     async with dataplane.subscribe(name, "c", max_inflight=1) as sub:
         # Not acknowledged: it comes again after the ack wait.
