@@ -9,9 +9,11 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 ARGS        ?=
 BENCH_OUT   ?= bin/benchmarks.jsonl
 BENCH_CHART ?= bin/benchmarks.png
+PYTHON      ?= /usr/bin/python3
+PYTHON_DEBS := python3-websockets python3-msgpack python3-httpx python3-h2 python3-pytest python3-pytest-asyncio
 
 .DEFAULT_GOAL := help
-.PHONY: help build image run test test-deps lint fmt doc fuzz bench bench-chart clean
+.PHONY: help build image run test test-deps test-python lint fmt doc fuzz bench bench-chart clean
 
 help: ## Display this help screen
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -28,6 +30,10 @@ run: ## Run "httpmq serve" (embedded JetStream in ./data); pass flags with ARGS=
 
 test: test-deps ## Run every test with the race detector (installs what test-deps lists if missing)
 	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory test-python
+
+test-python: ## Run the Python SDK's suite (clients/python) against a real httpmq, with Debian's python3
+	cd clients/python && GO="$(GO)" $(PYTHON) -m pytest -q
 
 # What the tests need beyond Go: a command and the Debian package that has it.
 TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd
@@ -44,6 +50,14 @@ test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser 
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else \
 			echo "not installed:$$missing; the tests that need them will skip (apt-get install$$missing)"; \
+		fi; \
+	fi
+	@if ! $(PYTHON) -c 'import websockets, msgpack, httpx, h2, pytest, pytest_asyncio' 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's Python packages for clients/python"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PYTHON_DEBS) >/dev/null; \
+		else \
+			echo "Python packages missing: make test-python will fail (apt-get install $(PYTHON_DEBS))"; \
 		fi; \
 	fi
 
