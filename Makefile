@@ -23,16 +23,19 @@ build: ## Build the httpmq binary into bin/httpmq
 run: ## Run "httpmq serve" (embedded JetStream in ./data); pass flags with ARGS="..."
 	$(GO) run ./cmd/httpmq serve $(ARGS)
 
-test: test-deps ## Run every test with the race detector (installs Chromium for the browser tests if missing)
+test: test-deps ## Run every test with the race detector (installs Chromium and python3 for the tests if missing)
 	$(GO) test -race -count=1 ./...
 
-test-deps: ## Install what the tests need beyond Go: Debian's chromium (needs root; otherwise browser tests skip)
-	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$HTTPMQ_CHROMIUM" ]; then \
+test-deps: ## Install what the tests need beyond Go: Debian's chromium and python3 (needs root; otherwise their tests skip)
+	@missing=""; \
+	if ! command -v chromium >/dev/null 2>&1 && [ -z "$$HTTPMQ_CHROMIUM" ]; then missing="$$missing chromium"; fi; \
+	if ! command -v python3 >/dev/null 2>&1; then missing="$$missing python3"; fi; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+			echo "installing$$missing for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else \
-			echo "chromium not found: the browser tests will skip (apt-get install chromium, or set HTTPMQ_CHROMIUM)"; \
+			echo "not found:$$missing; the tests that need it skip (apt-get install$$missing; or set HTTPMQ_CHROMIUM)"; \
 		fi; \
 	fi
 
