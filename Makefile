@@ -36,7 +36,7 @@ test-python: ## Run the Python SDK's suite (clients/python) against a real httpm
 	cd clients/python && GO="$(GO)" $(PYTHON) -m pytest -q
 
 # What the tests need beyond Go: a command and the Debian package that has it.
-TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd
+TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd python3:python3
 
 test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser tests), docker-compose and systemd (packaging checks); needs root, otherwise those tests skip
 	@missing=""; for dep in $(TEST_DEPS); do \

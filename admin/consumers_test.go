@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func TestCreateConsumer(t *testing.T) {
 // configuration it conflicts.
 func TestConsumerIdempotence(t *testing.T) {
 	e := newEnv(t, admin.Options{}, testenv.Options{})
-	e.ok(t, http.MethodPost, "/v1/admin/stream", `{"name":"orders","subjects":["orders.>"]}`)
+	e.ok(t, http.MethodPost, "/v1/admin/stream", `{"name":"orders","subjects":["orders.>","test-subject.01"]}`)
 	const path = "/v1/admin/stream/orders/consumer"
 	for _, tt := range []struct{ name, body, other string }{
 		{"push", `{"name":"p","mode":"push","max_inflight":4,"filter_subject":"orders.new"}`,
@@ -126,6 +127,48 @@ func TestConsumerIdempotence(t *testing.T) {
 			e.fails(t, 409, "consumer_exists", http.MethodPost, path, tt.other)
 		})
 	}
+}
+
+// A consumer whose filter can match nothing its stream captures is
+// refused with 400 filter_not_in_stream (the original httpmq refused it;
+// nats-server no longer does). Any overlap is enough.
+func TestConsumerFilterOutsideStream(t *testing.T) {
+	e := newEnv(t, admin.Options{}, testenv.Options{})
+	e.ok(t, http.MethodPost, "/v1/admin/stream", `{"name":"orders","subjects":["orders.>","audit.*.log"]}`)
+	const path = "/v1/admin/stream/orders/consumer"
+	for i, tt := range []struct {
+		filter string
+		ok     bool
+	}{
+		{"orders.eu", true},
+		{"orders.eu.*", true},
+		{"orders.>", true},
+		{"*.eu.created", true}, // overlaps orders.> on orders.eu.created
+		{">", true},
+		{"audit.x.log", true},
+		{"audit.>", true},   // wider than audit.*.log: sees all of it
+		{"audit.x.*", true}, // partial overlap: audit.x.log
+		{"orders", false},   // orders.> needs one more token
+		{"audit.x", false},
+		{"audit.x.log.more", false},
+		{"payments.>", false},
+		{"8c1e3f0a-6c8d-4b9e-9d8f-0f4b2a7c1d2e", false}, // what the Go SDK's own test sends
+	} {
+		body := fmt.Sprintf(`{"name":"c%d","mode":"push","max_inflight":1,"filter_subject":%q}`, i, tt.filter)
+		if tt.ok {
+			e.ok(t, http.MethodPost, path, body)
+			continue
+		}
+		r := e.fails(t, http.StatusBadRequest, "filter_not_in_stream", http.MethodPost, path, body)
+		assert.Contains(t, r.get("error.detail"), tt.filter, "the detail names the filter")
+		assert.Contains(t, r.get("error.detail"), "orders.>, audit.*.log", "and the stream's subjects")
+	}
+	e.fails(t, http.StatusBadRequest, "filter_not_in_stream", http.MethodPost, path,
+		`{"name":"multi","mode":"pull","filter_subjects":["orders.eu","payments.eu"]}`)
+	e.fails(t, http.StatusNotFound, "stream_not_found", http.MethodPost, "/v1/admin/stream/nope/consumer",
+		`{"name":"x","mode":"push","max_inflight":1,"filter_subject":"a"}`)
+	r := e.ok(t, http.MethodGet, path, "")
+	assert.Len(t, r.Body["consumers"], 8, "no refused consumer was created")
 }
 
 func TestConsumerReadDelete(t *testing.T) {

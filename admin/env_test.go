@@ -44,10 +44,10 @@ type resp struct {
 	Body   map[string]any
 }
 
-// code is error.code of an error answer, or "".
-func (r *resp) code() string {
+// reason is error.reason of an error answer, or "".
+func (r *resp) reason() string {
 	e, _ := r.Body["error"].(map[string]any)
-	c, _ := e["code"].(string)
+	c, _ := e["reason"].(string)
 	return c
 }
 
@@ -102,12 +102,14 @@ func (e *env) ok(t *testing.T, method, path, body string, headers ...string) *re
 	return r
 }
 
-// fails asserts an error answer with status and code.
-func (e *env) fails(t *testing.T, status int, code, method, path, body string, headers ...string) *resp {
+// fails asserts an error answer with status (also its error.code) and
+// reason.
+func (e *env) fails(t *testing.T, status int, reason, method, path, body string, headers ...string) *resp {
 	t.Helper()
 	r := e.do(t, method, path, body, headers...)
 	require.Equal(t, status, r.Status, "%s %s: %s", method, path, r.Raw)
 	require.Equal(t, false, r.Body["success"])
-	require.Equal(t, code, r.code(), "%s %s: %s", method, path, r.Raw)
+	require.Equal(t, reason, r.reason(), "%s %s: %s", method, path, r.Raw)
+	require.Equal(t, float64(status), r.get("error.code"), "error.code is the status: %s", r.Raw)
 	return r
 }

@@ -102,7 +102,10 @@ func TestOpenAPICheckerCatchesMistakes(t *testing.T) {
 	assert.Error(t, ok("GET", "/v1/admin/alive", 200, `{"success":true,"request_id":"r","extra":1}`), "undocumented field")
 	assert.Error(t, ok("GET", "/v1/admin/alive", 200, `{"success":true,"request_id":"other"}`), "request id mismatch")
 	assert.Error(t, ok("GET", "/v1/admin/stream/s", 200, `{"success":true,"request_id":"r","stream":{}}`), "missing fields")
-	assert.Error(t, ok("GET", "/v1/admin/stream/s", 404, `{"success":false,"request_id":"r","error":{"code":"nope","message":"m"}}`), "unknown code")
+	assert.NoError(t, ok("GET", "/v1/admin/stream/s", 404, `{"success":false,"request_id":"r","error":{"code":404,"reason":"stream_not_found","message":"m"}}`))
+	assert.Error(t, ok("GET", "/v1/admin/stream/s", 404, `{"success":false,"request_id":"r","error":{"code":404,"reason":"nope","message":"m"}}`), "unknown reason")
+	assert.Error(t, ok("GET", "/v1/admin/stream/s", 404, `{"success":false,"request_id":"r","error":{"code":"stream_not_found","message":"m"}}`), "the old string code")
+	assert.Error(t, ok("GET", "/v1/admin/stream/s", 404, `{"success":false,"request_id":"r","error":{"code":500,"reason":"stream_not_found","message":"m"}}`), "code is not the status")
 	assert.Error(t, ok("GET", "/v1/admin/unknown", 200, `{"success":true,"request_id":"r"}`), "unknown route succeeding")
 	_, err := s.check("GET", "/v1/admin/alive", nil, 200, http.Header{"Content-Type": {"text/plain"}}, []byte(`{}`))
 	assert.Error(t, err, "wrong content type")
@@ -118,10 +121,10 @@ func TestOpenAPICheckerCatchesMistakes(t *testing.T) {
 	assert.Error(t, req(`{"max_age":1}`), "missing name")
 }
 
-// The error codes the document lists are exactly protocol's.
+// The error reasons the document lists are exactly protocol's codes.
 func TestOpenAPIErrorCodesMatchProtocol(t *testing.T) {
 	s := mustSpec(t)
-	m, _ := s.At("/components/schemas/ErrorCode")
+	m, _ := s.At("/components/schemas/ErrorReason")
 	var doc []string
 	for _, c := range m["enum"].([]any) {
 		doc = append(doc, c.(string))

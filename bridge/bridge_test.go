@@ -139,6 +139,12 @@ func TestConsumerLifecycle(t *testing.T) {
 	require.ErrorIs(t, err, bridge.ErrInvalidConfig)
 	_, err = b.CreateConsumer(ctx, "nope", bridge.ConsumerConfig{Name: "x"})
 	require.ErrorIs(t, err, bridge.ErrStreamNotFound)
+	_, err = b.CreateConsumer(ctx, "nope", bridge.ConsumerConfig{Name: "x", FilterSubjects: []string{"s.1"}})
+	require.ErrorIs(t, err, bridge.ErrStreamNotFound)
+	_, err = b.CreateConsumer(ctx, "S", bridge.ConsumerConfig{Name: "x", Push: true, FilterSubjects: []string{"t.1"}})
+	require.ErrorIs(t, err, bridge.ErrFilterNotInStream, "a filter outside the stream's subjects")
+	_, err = b.Consumer(ctx, "S", "x")
+	require.ErrorIs(t, err, bridge.ErrConsumerNotFound, "and nothing was created")
 
 	list, err := b.Consumers(ctx, "S")
 	require.NoError(t, err)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -86,6 +89,15 @@ func (b *Bridge) CreateConsumer(ctx context.Context, stream string, cfg Consumer
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
+	if len(cfg.FilterSubjects) > 0 {
+		s, err := b.js.Stream(ctx, stream)
+		if err != nil {
+			return nil, classify(err)
+		}
+		if err := checkFilters(s.CachedInfo().Config, cfg.FilterSubjects); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Push {
 		if jc.DeliverSubject == "" {
 			jc.DeliverSubject = "_httpmq.deliver." + nats.NewInbox()[len(nats.InboxPrefix):]
@@ -101,6 +113,27 @@ func (b *Bridge) CreateConsumer(ctx context.Context, stream string, cfg Consumer
 		return b.consumerExists(ctx, stream, cfg, err)
 	}
 	return fromJSConsumerInfo(c.CachedInfo()), nil
+}
+
+// checkFilters refuses a filter subject that can match no subject the
+// stream captures: such a consumer could never deliver a message.
+// (nats-server refused these itself before 2.10; the original httpmq's
+// clients count on the refusal.) A filter is accepted when it shares at
+// least one subject with one of the stream's subjects, whichever is the
+// wider: orders.eu.* on orders.>, orders.> on orders.* (it then sees the
+// whole stream), orders.*.created on orders.eu.* (it sees
+// orders.eu.created). Streams that mirror or source others, or transform
+// subjects, can hold any subject and are not checked.
+func checkFilters(sc jetstream.StreamConfig, filters []string) error {
+	if sc.Mirror != nil || len(sc.Sources) > 0 || sc.SubjectTransform != nil || len(sc.Subjects) == 0 {
+		return nil
+	}
+	for _, f := range filters {
+		if !slices.ContainsFunc(sc.Subjects, func(s string) bool { return server.SubjectsCollide(f, s) }) {
+			return fmt.Errorf("%w: filter %s matches none of stream %s's subjects (%s)", ErrFilterNotInStream, f, sc.Name, strings.Join(sc.Subjects, ", "))
+		}
+	}
+	return nil
 }
 
 // consumerExists turns "exists" into success, with the existing

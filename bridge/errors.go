@@ -26,6 +26,7 @@ var (
 	ErrConsumerBusy         = errors.New("push consumer without a delivery group already has a subscriber")
 	ErrDeliverGroupMismatch = errors.New("delivery group does not match the consumer's")
 	ErrFilterMismatch       = errors.New("subject is not covered by the consumer's filter")
+	ErrFilterNotInStream    = errors.New("filter subject matches no subject of the stream")
 	ErrUnavailable          = errors.New("NATS JetStream is unavailable")
 	ErrSubscriptionClosed   = errors.New("subscription closed")
 )

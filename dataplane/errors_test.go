@@ -248,7 +248,7 @@ func TestSSE(t *testing.T) {
 	}
 	l := string(sub.line(t))
 	assert.Contains(t, l, `"success":false`)
-	assert.Contains(t, l, `"code":"consumer_not_found"`)
+	assert.Contains(t, l, `"code":404,"reason":"consumer_not_found"`)
 }
 
 // TestNDJSONHeartbeat: an idle NDJSON stream carries heartbeats as JSON

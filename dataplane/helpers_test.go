@@ -98,7 +98,7 @@ type answer struct {
 	dataplane.PublishResult
 }
 
-// code is the error code of a failed answer, "" for success.
+// code is the error reason of a failed answer, "" for success.
 func (a answer) code() protocol.Code {
 	if a.Error == nil {
 		return ""
@@ -125,6 +125,9 @@ func (s *server) do(t *testing.T, method, path string, body []byte, header http.
 	require.NoError(t, json.Unmarshal(raw, &a), "%s", raw)
 	a.Status = resp.StatusCode
 	require.Equal(t, a.Success, a.Error == nil, "%s", raw)
+	if a.Error != nil {
+		require.Equal(t, resp.StatusCode, a.Error.Status, "error.code is the HTTP status: %s", raw)
+	}
 	require.NotEmpty(t, a.RequestID)
 	require.Equal(t, a.RequestID, resp.Header.Get("Httpmq-Request-ID"))
 	return a

@@ -46,13 +46,13 @@ type exchanged struct {
 	Body   []byte
 }
 
-// code is error.code of a JSON error answer, or "".
+// code is error.reason of a JSON error answer, or "".
 func (x exchanged) code() string {
 	var a struct {
-		Error struct{ Code string } `json:"error"`
+		Error struct{ Reason string } `json:"error"`
 	}
 	_ = json.Unmarshal(x.Body, &a)
-	return a.Error.Code
+	return a.Error.Reason
 }
 
 // do sends one request; headers are name, value pairs. A stream answer is

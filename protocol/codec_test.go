@@ -43,6 +43,7 @@ func TestDecodeJSONRejects(t *testing.T) {
 		{"float for integer", `{"type":"subscribe","id":"9","max_inflight":1.5}`, protocol.ErrMalformed, "9"},
 		{"bad base64", `{"type":"publish","id":"9","subject":"a","data":"***"}`, protocol.ErrMalformed, "9"},
 		{"headers not lists", `{"type":"publish","id":"9","subject":"a","headers":{"k":"v"}}`, protocol.ErrMalformed, "9"},
+		{"error code a string", `{"type":"error","id":"9","code":"stream_not_found"}`, protocol.ErrMalformed, "9"},
 		{"missing type", `{"id":"1"}`, protocol.ErrUnknownFrameType, "1"},
 		{"unknown type", `{"type":"subscribe2","id":"1"}`, protocol.ErrUnknownFrameType, "1"},
 	}
@@ -128,6 +129,7 @@ func TestDecodeMsgpackRejects(t *testing.T) {
 		{"negative int8 for seq", mp(0x82, "type", "ack", "stream_seq", 0xd0, 0x80), protocol.ErrMalformed},
 		{"uint64 overflows int64", mp(0x82, "type", "msg", "time", 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), protocol.ErrMalformed},
 		{"float for integer", mp(0x82, "type", "subscribe", "max_inflight", 0xca, 0, 0, 0, 0), protocol.ErrMalformed},
+		{"error code a string", mp(0x82, "type", "error", "code", "stream_not_found"), protocol.ErrMalformed},
 		{"invalid utf8", mp(0x82, "type", "ping", "id", []byte{0xa1, 0xff}), protocol.ErrMalformed},
 		{"huge map length", mp(0xdf, 0xff, 0xff, 0xff, 0xff, "type", "ping"), protocol.ErrMalformed},
 		{"huge str length", mp(0x81, "type", 0xdb, 0x7f, 0xff, 0xff, 0xff, 'p'), protocol.ErrMalformed},

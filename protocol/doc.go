@@ -11,8 +11,10 @@
 //
 // Errors that clients see are [*Error] values with a stable [Code]; REST
 // and sessions share the codes, and [Code.HTTPStatus] gives the REST
-// status. [ErrorOf] maps any Go error onto one, and [ErrorFrame] builds
-// the reply. Decoding failures are [*DecodeError] (errors.Is
+// status. On the wire an error is {"code":<HTTP status>,"reason":<Code>,
+// "message":…}: "code" is an integer, as in the original httpmq. [ErrorOf]
+// maps any Go error onto an *Error, and [ErrorFrame] and [ClosedFrame]
+// build the frames. Decoding failures are [*DecodeError] (errors.Is
 // [ErrMalformed] or [ErrUnknownFrameType]), which [AsError] also turns
 // into an *Error. WebSocket close codes are [CloseCode].
 //

@@ -1,13 +1,15 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"time"
 )
 
-// Code is a stable, machine-readable error code. The same codes appear in
-// session error frames and in REST error bodies; clients switch on them,
-// never on messages.
+// Code is a stable, machine-readable error reason. The same values appear
+// as "reason" in session error and closed frames and in REST error bodies
+// (where "code" is the HTTP status, an integer: see [Error]); clients
+// switch on them, never on messages.
 type Code string
 
 // Request errors: the request is wrong and repeating it will not help.
@@ -23,6 +25,8 @@ const (
 	CodeMethodNotAllowed Code = "method_not_allowed" // the route exists but not for this HTTP method
 	CodeReservedSubject  Code = "reserved_subject"   // the subject belongs to NATS, JetStream or httpmq ($…, _INBOX., _httpmq. …); 403 when authorization refuses it
 	CodeReservedHeader   Code = "reserved_header"    // a Nats-… message header JetStream reads as a command; 403 when authorization refuses it
+
+	CodeFilterNotInStream Code = "filter_not_in_stream" // a consumer's filter matches no subject of its stream
 )
 
 // Missing things.
@@ -69,6 +73,7 @@ func Codes() []Code {
 		CodeBadRequest, CodeMalformedFrame, CodeUnknownFrameType, CodeInvalidName,
 		CodeInvalidSubject, CodeInvalidConfig, CodePayloadTooLarge, CodeBodyTooLarge,
 		CodeMethodNotAllowed, CodeReservedSubject, CodeReservedHeader,
+		CodeFilterNotInStream,
 		CodeNotFound, CodeStreamNotFound, CodeConsumerNotFound, CodeMessageNotFound,
 		CodeNoStreamForSubject, CodeSubscriptionNotFound,
 		CodeStreamExists, CodeConsumerExists, CodeConsumerBusy, CodeWrongConsumerMode,
@@ -85,7 +90,8 @@ func Codes() []Code {
 func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeBadRequest, CodeMalformedFrame, CodeUnknownFrameType, CodeInvalidName,
-		CodeInvalidSubject, CodeInvalidConfig, CodeReservedSubject, CodeReservedHeader:
+		CodeInvalidSubject, CodeInvalidConfig, CodeReservedSubject, CodeReservedHeader,
+		CodeFilterNotInStream:
 		return 400 // BadRequest
 	case CodeUnauthorized:
 		return 401 // Unauthorized
@@ -128,27 +134,43 @@ func (c Code) Retryable() bool {
 	return false
 }
 
-// Error is an error as clients see it: a code, a human message, optional
-// detail, and whether retrying may help. It implements error, so handlers
-// can return it; [ErrorOf] maps any error onto one. The JSON tags are the
-// REST error body.
+// Error is an error as clients see it: the HTTP status, a stable reason
+// code, a human message, optional detail, and whether retrying may help.
+// It implements error, so handlers can return it; [ErrorOf] maps any error
+// onto one. The JSON encoding is the REST error body and the error object
+// of a subscription stream's final line:
+//
+//	{"code":404,"reason":"stream_not_found","message":"stream not found","detail":"…"}
+//
+// Mind the names: on the wire "code" is the HTTP status as an integer (as
+// the original httpmq sent it, and as its clients decode it) and "reason"
+// is the stable string clients switch on, which Go calls Code, of type
+// [Code], everywhere in this module.
 type Error struct {
-	Code      Code   `json:"code"`
-	Message   string `json:"message"`
-	Detail    string `json:"detail,omitempty"`
-	Retryable bool   `json:"retryable,omitempty"`
+	// Status is the HTTP status, "code" on the wire. Zero stands for
+	// Code's own status (see [Error.HTTPStatus]); [NewError] sets it. It
+	// may differ from Code's: a reserved_subject refused by authorization
+	// is a 403, the same refused by validation on a server without
+	// authentication a 400.
+	Status int `json:"code"`
+	// Code is the stable machine-readable reason, "reason" on the wire.
+	Code    Code   `json:"reason"`
+	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
+	// Retryable reports whether repeating the request later may succeed;
+	// encoded only when true.
+	Retryable bool `json:"retryable,omitempty"`
 	// RetryAfter is how long to wait before retrying, when the server
 	// knows (rate_limited); in nanoseconds on the wire.
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
-	// Status overrides the code's HTTP status ([Code.HTTPStatus]) when
-	// set: a reserved_subject refused by authorization is a 403, the same
-	// refused by validation on a server without authentication a 400.
-	// Use [Error.HTTPStatus] to read it.
-	Status int `json:"-"`
 }
 
-// HTTPStatus is the status a REST answer carrying e has: Status when
-// set, else its code's.
+// NewError returns an Error with c's HTTP status and default retryability.
+func NewError(c Code, message string) *Error {
+	return &Error{Status: c.HTTPStatus(), Code: c, Message: message, Retryable: c.Retryable()}
+}
+
+// HTTPStatus returns Status, or Code's status when Status is zero.
 func (e *Error) HTTPStatus() int {
 	if e.Status != 0 {
 		return e.Status
@@ -156,9 +178,12 @@ func (e *Error) HTTPStatus() int {
 	return e.Code.HTTPStatus()
 }
 
-// NewError returns an Error with c's default retryability.
-func NewError(c Code, message string) *Error {
-	return &Error{Code: c, Message: message, Retryable: c.Retryable()}
+// MarshalJSON encodes e with "code" always set: Status, or Code's status.
+func (e Error) MarshalJSON() ([]byte, error) {
+	type wire Error // without this method
+	w := wire(e)
+	w.Status = e.HTTPStatus()
+	return json.Marshal(w)
 }
 
 func (e *Error) Error() string {
@@ -172,8 +197,9 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is reports whether target is an *Error with the same code, so
-// errors.Is(err, &Error{Code: CodeStreamNotFound}) tests for a code.
+// Is reports whether target is an *Error with the same Code (reason), so
+// errors.Is(err, &Error{Code: CodeStreamNotFound}) tests for a reason;
+// Status plays no part.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
@@ -205,8 +231,22 @@ func ErrorOf(err error) *Error {
 // ErrorFrame builds the error frame replying to command id (empty for an
 // error tied to no command) for err, mapped through [ErrorOf].
 func ErrorFrame(id string, err error) *Frame {
+	f := errorFields(err)
+	f.Type, f.ID = TypeError, id
+	return f
+}
+
+// ClosedFrame builds the closed frame telling that the server ended
+// subscription sub, and why (err mapped through [ErrorOf]).
+func ClosedFrame(sub string, err error) *Frame {
+	f := errorFields(err)
+	f.Type, f.Sub = TypeClosed, sub
+	return f
+}
+
+func errorFields(err error) *Frame {
 	e := ErrorOf(err)
-	return &Frame{Type: TypeError, ID: id, Code: e.Code, Message: e.Message, Detail: e.Detail, Retryable: e.Retryable, RetryAfter: e.RetryAfter}
+	return &Frame{Status: e.HTTPStatus(), Reason: string(e.Code), Message: e.Message, Detail: e.Detail, Retryable: e.Retryable, RetryAfter: e.RetryAfter}
 }
 
 // Err returns the *Error an error or closed frame carries, or nil for
@@ -215,8 +255,8 @@ func (f *Frame) Err() *Error {
 	if f.Type != TypeError && f.Type != TypeClosed {
 		return nil
 	}
-	if f.Code == "" {
+	if f.Reason == "" {
 		return nil
 	}
-	return &Error{Code: f.Code, Message: f.Message, Detail: f.Detail, Retryable: f.Retryable, RetryAfter: f.RetryAfter}
+	return &Error{Status: f.Status, Code: Code(f.Reason), Message: f.Message, Detail: f.Detail, Retryable: f.Retryable, RetryAfter: f.RetryAfter}
 }

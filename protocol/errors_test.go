@@ -1,9 +1,11 @@
 package protocol_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,16 +88,55 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestErrorFrame(t *testing.T) {
-	f := protocol.ErrorFrame("7", protocol.NewError(protocol.CodeTimeout, "JetStream did not answer"))
-	assert.Equal(t, &protocol.Frame{Type: protocol.TypeError, ID: "7", Code: protocol.CodeTimeout, Message: "JetStream did not answer", Retryable: true}, f)
+	e := protocol.NewError(protocol.CodeTimeout, "JetStream did not answer")
+	f := protocol.ErrorFrame("7", e)
+	assert.Equal(t, &protocol.Frame{Type: protocol.TypeError, ID: "7", Status: 504, Reason: "timeout", Message: "JetStream did not answer", Retryable: true}, f)
 	require.NoError(t, f.Validate())
-	assert.Equal(t, protocol.CodeTimeout, f.Err().Code)
+	assert.Equal(t, e, f.Err(), "frame -> error loses nothing")
 
 	_, derr := protocol.MsgpackCodec{}.Decode([]byte{0x01})
 	f = protocol.ErrorFrame("", derr)
-	assert.Equal(t, protocol.CodeMalformedFrame, f.Code)
+	assert.Equal(t, 400, f.Status)
+	assert.Equal(t, string(protocol.CodeMalformedFrame), f.Reason)
+
+	// A literal without Status gets its code's status.
+	f = protocol.ClosedFrame("orders", &protocol.Error{Code: protocol.CodeConsumerNotFound, Message: "consumer deleted"})
+	assert.Equal(t, &protocol.Frame{Type: protocol.TypeClosed, Sub: "orders", Status: 404, Reason: "consumer_not_found", Message: "consumer deleted"}, f)
+	require.NoError(t, f.Validate())
 
 	assert.Nil(t, (&protocol.Frame{Type: protocol.TypeOK, ID: "1"}).Err())
+	assert.Nil(t, (&protocol.Frame{Type: protocol.TypeTerm, Reason: "bad order"}).Err(), "a term frame's reason is no error")
+}
+
+// TestErrorJSON: "code" is the HTTP status (an integer, as the original
+// httpmq sent it) and "reason" the stable string, whatever Status holds.
+func TestErrorJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		err  protocol.Error
+		want string
+	}{
+		{"NewError", *protocol.NewError(protocol.CodeStreamNotFound, "stream not found"),
+			`{"code":404,"reason":"stream_not_found","message":"stream not found"}`},
+		{"literal without status", protocol.Error{Code: protocol.CodeUnavailable, Message: "m", Detail: "d", Retryable: true},
+			`{"code":503,"reason":"unavailable","message":"m","detail":"d","retryable":true}`},
+		{"rate limited", protocol.Error{Code: protocol.CodeRateLimited, Message: "m", Retryable: true, RetryAfter: 250 * time.Millisecond},
+			`{"code":429,"reason":"rate_limited","message":"m","retryable":true,"retry_after":250000000}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, v := range []any{tc.err, &tc.err} {
+				b, err := json.Marshal(v)
+				require.NoError(t, err)
+				assert.JSONEq(t, tc.want, string(b))
+			}
+			var back protocol.Error
+			require.NoError(t, json.Unmarshal([]byte(tc.want), &back))
+			assert.Equal(t, tc.err.HTTPStatus(), back.Status)
+			assert.Equal(t, tc.err.Code, back.Code)
+			assert.Equal(t, tc.err.RetryAfter, back.RetryAfter)
+		})
+	}
 }
 
 func TestCloseCodes(t *testing.T) {

@@ -29,15 +29,15 @@ func ExampleCodecFor() {
 		panic(err)
 	}
 	if err := f.Validate(); err != nil {
-		fmt.Println(protocol.ErrorFrame(f.ID, err).Code)
+		fmt.Println(protocol.ErrorFrame(f.ID, err).Reason)
 	}
 	fmt.Println(f.Type, f.Sub, f.Stream, f.Consumer)
 
 	_, err = codec.Decode([]byte(`{"type":"subscribe","id":"2","max_inflight":"many"}`))
 	reply := protocol.ErrorFrame("2", err)
-	fmt.Println(reply.Code, reply.Message)
+	fmt.Println(reply.Status, reply.Reason, reply.Message)
 	// Output:
 	// {"type":"subscribe","id":"1","sub":"orders","stream":"ORDERS","consumer":"worker","filter":"orders.>"}
 	// subscribe orders ORDERS worker
-	// malformed_frame malformed frame: field "max_inflight": string is not a valid integer
+	// 400 malformed_frame malformed frame: field "max_inflight": string is not a valid integer
 }

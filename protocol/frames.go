@@ -107,17 +107,21 @@ type Frame struct {
 	Deliveries  uint64 `json:"deliveries,omitempty" msgpack:"deliveries,omitempty"`
 	Pending     uint64 `json:"pending,omitempty" msgpack:"pending,omitempty"`
 	// Time is when the message was stored, in Unix nanoseconds.
-	Time   int64         `json:"time,omitempty" msgpack:"time,omitempty"`
-	Delay  time.Duration `json:"delay,omitempty" msgpack:"delay,omitempty"`   // nak: redeliver after, nanoseconds
-	Reason string        `json:"reason,omitempty" msgpack:"reason,omitempty"` // term
+	Time  int64         `json:"time,omitempty" msgpack:"time,omitempty"`
+	Delay time.Duration `json:"delay,omitempty" msgpack:"delay,omitempty"` // nak: redeliver after, nanoseconds
 
 	// publish and its ok reply
 	MsgID     string `json:"msg_id,omitempty" msgpack:"msg_id,omitempty"`
 	Seq       uint64 `json:"seq,omitempty" msgpack:"seq,omitempty"`
 	Duplicate bool   `json:"duplicate,omitempty" msgpack:"duplicate,omitempty"`
 
-	// error and closed
-	Code      Code   `json:"code,omitempty" msgpack:"code,omitempty"`
+	// error and closed: Status is the HTTP status the error maps to, an
+	// integer under the key "code" (as in REST error bodies), and Reason
+	// the stable reason code ([Code]); see [Frame.Err].
+	Status int `json:"code,omitempty" msgpack:"code,omitempty"`
+	// Reason is, on error and closed, the stable reason code; on term,
+	// free text saying why (for logs and advisories).
+	Reason    string `json:"reason,omitempty" msgpack:"reason,omitempty"`
 	Message   string `json:"message,omitempty" msgpack:"message,omitempty"`
 	Detail    string `json:"detail,omitempty" msgpack:"detail,omitempty"`
 	Retryable bool   `json:"retryable,omitempty" msgpack:"retryable,omitempty"`

@@ -41,14 +41,14 @@ func goldenCases() []struct {
 		{"ok", &protocol.Frame{Type: protocol.TypeOK, ID: "1"}},
 		{"ok_publish", &protocol.Frame{Type: protocol.TypeOK, ID: "3", Stream: "ORDERS", Seq: 1042}},
 		{"ok_publish_duplicate", &protocol.Frame{Type: protocol.TypeOK, ID: "3", Stream: "ORDERS", Seq: 1042, Duplicate: true}},
-		{"error", &protocol.Frame{Type: protocol.TypeError, ID: "1", Code: protocol.CodeConsumerNotFound, Message: `consumer "worker" not found on stream "ORDERS"`, Sub: "orders"}},
-		{"error_retryable", &protocol.Frame{Type: protocol.TypeError, ID: "3", Code: protocol.CodeUnavailable, Message: "NATS JetStream is unavailable", Retryable: true}},
-		{"error_rate_limited", &protocol.Frame{Type: protocol.TypeError, ID: "3", Code: protocol.CodeRateLimited, Message: "rate limited", Detail: "rate limited: too many publish messages; retry after 250ms", Retryable: true, RetryAfter: 250 * time.Millisecond}},
-		{"error_no_id", &protocol.Frame{Type: protocol.TypeError, Code: protocol.CodeMalformedFrame, Message: "malformed frame: invalid JSON at offset 12"}},
+		{"error", &protocol.Frame{Type: protocol.TypeError, ID: "1", Status: 404, Reason: "consumer_not_found", Message: `consumer "worker" not found on stream "ORDERS"`, Sub: "orders"}},
+		{"error_retryable", &protocol.Frame{Type: protocol.TypeError, ID: "3", Status: 503, Reason: "unavailable", Message: "NATS JetStream is unavailable", Retryable: true}},
+		{"error_rate_limited", &protocol.Frame{Type: protocol.TypeError, ID: "3", Status: 429, Reason: "rate_limited", Message: "rate limited", Detail: "rate limited: too many publish messages; retry after 250ms", Retryable: true, RetryAfter: 250 * time.Millisecond}},
+		{"error_no_id", &protocol.Frame{Type: protocol.TypeError, Status: 400, Reason: "malformed_frame", Message: "malformed frame: invalid JSON at offset 12"}},
 		{"msg", &protocol.Frame{Type: protocol.TypeMsg, Sub: "orders", Subject: "orders.eu.created", Stream: "ORDERS", Consumer: "worker", StreamSeq: 1042, ConsumerSeq: 17, Deliveries: 1, Pending: 3, Time: 1767225600123456789, Headers: protocol.Header{"Nats-Msg-Id": {"order-1042"}}, Data: []byte(`{"order":1042}`)}},
 		{"msg_binary", &protocol.Frame{Type: protocol.TypeMsg, Sub: "raw", Subject: "sensor.7", Stream: "SENSORS", Consumer: "c1", StreamSeq: 9, ConsumerSeq: 9, Deliveries: 1, Time: 1767225600000000000, Data: []byte{0x00, 0xff, 0x10, 0x80}}},
 		{"pong", &protocol.Frame{Type: protocol.TypePong, ID: "7"}},
-		{"closed", &protocol.Frame{Type: protocol.TypeClosed, Sub: "orders", Code: protocol.CodeConsumerNotFound, Message: "consumer deleted"}},
+		{"closed", &protocol.Frame{Type: protocol.TypeClosed, Sub: "orders", Status: 404, Reason: "consumer_not_found", Message: "consumer deleted"}},
 	}
 }
 

@@ -61,7 +61,8 @@ func (f *Frame) Validate() error {
 		v.nonNegative("heartbeat", int64(f.Heartbeat))
 	case TypeError:
 		v.id(f.ID, false)
-		v.required("code", string(f.Code))
+		v.status(f.Status)
+		v.required("reason", f.Reason)
 		v.nonNegative("retry_after", int64(f.RetryAfter))
 	case TypeMsg:
 		v.id2("sub", f.Sub, true)
@@ -72,7 +73,8 @@ func (f *Frame) Validate() error {
 		v.positive("consumer_seq", f.ConsumerSeq)
 	case TypeClosed:
 		v.id2("sub", f.Sub, true)
-		v.required("code", string(f.Code))
+		v.status(f.Status)
+		v.required("reason", f.Reason)
 	default:
 		return NewError(CodeUnknownFrameType, fmt.Sprintf("unknown frame type %q", f.Type))
 	}
@@ -124,6 +126,13 @@ func (v *validator) id2(field, s string, required bool) {
 func (v *validator) positive(field string, n uint64) {
 	if n == 0 {
 		v.fail(field, "is required and must be at least 1")
+	}
+}
+
+// status checks an error's "code": an HTTP error status.
+func (v *validator) status(code int) {
+	if code < 400 || code > 599 {
+		v.fail("code", "must be an HTTP error status (400-599)")
 	}
 }
 

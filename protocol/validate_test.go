@@ -55,9 +55,12 @@ func TestValidate(t *testing.T) {
 		{"ping without id", &protocol.Frame{Type: protocol.TypePing}, protocol.CodeBadRequest, `"id"`},
 		{"hello without session", &protocol.Frame{Type: protocol.TypeHello, Version: 1, MaxFrame: 1}, protocol.CodeBadRequest, `"session"`},
 		{"hello without version", &protocol.Frame{Type: protocol.TypeHello, Session: "s", MaxFrame: 1}, protocol.CodeBadRequest, `"version"`},
-		{"error without code", &protocol.Frame{Type: protocol.TypeError, ID: "1"}, protocol.CodeBadRequest, `"code"`},
+		{"error without code", &protocol.Frame{Type: protocol.TypeError, ID: "1", Reason: "internal"}, protocol.CodeBadRequest, `"code"`},
+		{"error with a success code", &protocol.Frame{Type: protocol.TypeError, ID: "1", Status: 200, Reason: "internal"}, protocol.CodeBadRequest, `"code"`},
+		{"error without reason", &protocol.Frame{Type: protocol.TypeError, ID: "1", Status: 500}, protocol.CodeBadRequest, `"reason"`},
 		{"msg without subject", &protocol.Frame{Type: protocol.TypeMsg, Sub: "s", Stream: "S", Consumer: "C", StreamSeq: 1, ConsumerSeq: 1}, protocol.CodeBadRequest, `"subject"`},
-		{"closed without code", &protocol.Frame{Type: protocol.TypeClosed, Sub: "s"}, protocol.CodeBadRequest, `"code"`},
+		{"closed without code", &protocol.Frame{Type: protocol.TypeClosed, Sub: "s", Reason: "unavailable"}, protocol.CodeBadRequest, `"code"`},
+		{"closed without reason", &protocol.Frame{Type: protocol.TypeClosed, Sub: "s", Status: 503}, protocol.CodeBadRequest, `"reason"`},
 		{"unknown type", &protocol.Frame{Type: "bogus", ID: "1"}, protocol.CodeUnknownFrameType, `"bogus"`},
 	}
 	for _, tc := range cases {

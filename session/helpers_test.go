@@ -173,7 +173,8 @@ func (c *client) fails(f *protocol.Frame, code protocol.Code) *protocol.Frame {
 	c.t.Helper()
 	r, _ := c.call(f)
 	require.Equal(c.t, protocol.TypeError, r.Type, "reply to %s: %+v", f.Type, r)
-	require.Equal(c.t, code, r.Code, "reply to %s: %+v", f.Type, r)
+	require.Equal(c.t, code, protocol.Code(r.Reason), "reply to %s: %+v", f.Type, r)
+	require.Equal(c.t, code.HTTPStatus(), r.Status, "an error frame's code is the HTTP status: %+v", r)
 	return r
 }
 

@@ -164,7 +164,7 @@ func TestRateLimits(t *testing.T) {
 		require.Less(t, i, 100, "never limited")
 		r, _ := c.call(&protocol.Frame{Type: protocol.TypePublish, ID: "p" + string(rune('a'+i%26)) + string(rune('0'+i/26)), Subject: "s.a"})
 		if r.Type == protocol.TypeError {
-			require.Equal(t, protocol.CodeRateLimited, r.Code)
+			require.Equal(t, protocol.CodeRateLimited, protocol.Code(r.Reason))
 			limited = r
 		}
 	}

@@ -80,10 +80,10 @@ func TestCommandErrors(t *testing.T) {
 	c := dial(t, srv, protocol.SubprotocolJSON)
 
 	c.sendRaw([]byte(`{"type":"subscribe","id":"x",`))
-	assert.Equal(t, protocol.CodeMalformedFrame, c.recv().Code)
+	assert.Equal(t, protocol.CodeMalformedFrame, protocol.Code(c.recv().Reason))
 	c.sendRaw([]byte(`{"type":"dance","id":"y"}`))
 	r := c.recv()
-	assert.Equal(t, protocol.CodeUnknownFrameType, r.Code)
+	assert.Equal(t, protocol.CodeUnknownFrameType, protocol.Code(r.Reason))
 	c.sendRaw([]byte(`{"type":"msg","id":"z","sub":"a"}`))
 	assert.Equal(t, protocol.TypeError, c.recv().Type, "server frames are not commands")
 
@@ -101,7 +101,7 @@ func TestCommandErrors(t *testing.T) {
 	c.fails(&protocol.Frame{Type: protocol.TypeAck, ID: "12", Stream: "S", Consumer: "c", StreamSeq: 5, ConsumerSeq: 5}, protocol.CodeAckNotPending)
 	// A fire-and-forget ack that fails still gets an error frame, without id.
 	c.send(&protocol.Frame{Type: protocol.TypeAck, Stream: "S.x", Consumer: "c", StreamSeq: 5, ConsumerSeq: 5})
-	assert.Equal(t, protocol.CodeInvalidName, c.recv().Code)
+	assert.Equal(t, protocol.CodeInvalidName, protocol.Code(c.recv().Reason))
 
 	// The session survived all of it.
 	pong, _ := c.call(&protocol.Frame{Type: protocol.TypePing, ID: "13"})
@@ -113,7 +113,7 @@ func TestCommandErrors(t *testing.T) {
 	for len(closed) < 2 {
 		f := c.recv()
 		if f.Type == protocol.TypeClosed {
-			closed[f.Sub] = f.Code
+			closed[f.Sub] = f.Err().Code
 		}
 	}
 	assert.Equal(t, map[string]protocol.Code{"a": protocol.CodeConsumerNotFound, "b": protocol.CodeConsumerNotFound}, closed)

@@ -32,8 +32,7 @@ func (sub *subscription) pump() {
 			if s.ctx.Err() == nil && !errorsIsClosed(err) {
 				// The server ended it (consumer deleted, NATS gone).
 				s.forget(sub)
-				e := httpx.Classify(err)
-				s.send(&protocol.Frame{Type: protocol.TypeClosed, Sub: sub.id, Code: e.Code, Message: e.Message, Detail: e.Detail})
+				s.send(protocol.ClosedFrame(sub.id, httpx.Classify(err)))
 			}
 			_ = sub.bs.Close()
 			return

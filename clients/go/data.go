@@ -118,7 +118,7 @@ func consumerDataPath(stream, consumer string) string {
 type restDelivery struct {
 	Success   bool            `json:"success"`
 	RequestID string          `json:"request_id"`
-	Error     json.RawMessage `json:"error"`
+	Error     *protocol.Error `json:"error"`
 	Stream    string          `json:"stream"`
 	Subject   string          `json:"subject"`
 	Consumer  string          `json:"consumer"`
@@ -210,16 +210,7 @@ func (c *DataClient) readStream(sub *Subscription, body io.Reader) error {
 				return fmt.Errorf("httpmq: subscription stream: %w", jerr)
 			}
 			if !d.Success {
-				e := &APIError{Status: http.StatusOK, RequestID: d.RequestID}
-				var pe struct {
-					Code      string `json:"code"`
-					Message   string `json:"message"`
-					Detail    string `json:"detail"`
-					Retryable bool   `json:"retryable"`
-				}
-				_ = json.Unmarshal(d.Error, &pe) // an unreadable error still ends the stream
-				e.Code, e.Message, e.Detail, e.Retryable = protocol.Code(pe.Code), pe.Message, pe.Detail, pe.Retryable
-				return e
+				return apiError(0, d.RequestID, d.Error)
 			}
 			if !sub.push(&Message{
 				Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,

@@ -110,6 +110,7 @@ func TestDataClientErrors(t *testing.T) {
 	var e *httpmq.APIError
 	require.True(t, errors.As(err, &e), "%v", err)
 	assert.Equal(t, protocol.CodeConsumerNotFound, e.Code)
+	assert.Equal(t, http.StatusNotFound, e.Status, "the final line's code")
 	<-sub.Done()
 	require.NoError(t, sub.Close())
 }

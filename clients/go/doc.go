@@ -19,8 +19,9 @@
 // [*Message] is acknowledged with Ack, Nak, Term or InProgress, from any
 // goroutine.
 //
-// Failures the server reports are [*APIError] values carrying its stable
-// code (protocol.Code*), message and request id: use errors.As. Sentinels
+// Failures the server reports are [*APIError] values carrying the HTTP
+// status, the stable reason code (protocol.Code*), message and request id:
+// use errors.As. Sentinels
 // ([ErrClosed], [ErrConnectionLost], [ErrUnsubscribed]) say what happened
 // on the client's side.
 //

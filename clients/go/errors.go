@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -33,10 +34,16 @@ var (
 //
 // errors.Is(err, &protocol.Error{Code: c}) and errors.Is(err,
 // &APIError{Code: c}) also test for a code.
+//
+// On the wire the error object is {"code":404,"reason":"stream_not_found",
+// "message":…}: Status is the wire's "code" and Code its "reason".
 type APIError struct {
-	// Status is the HTTP status of a REST answer; 0 for session errors.
+	// Status is the HTTP status of the error: a REST answer's status, or
+	// the status a session error or closed frame, or a subscription
+	// stream's final line, carries (what the same error answers over
+	// REST). 0 only when the server's answer said none.
 	Status int
-	// Code is the stable machine-readable code; empty when the server's
+	// Code is the stable machine-readable reason; empty when the server's
 	// answer was not JSON (a proxy's error page, say).
 	Code protocol.Code
 	// Message is human-readable and may change between releases.
@@ -45,8 +52,24 @@ type APIError struct {
 	Detail string
 	// Retryable reports whether repeating the request later may succeed.
 	Retryable bool
+	// RetryAfter is how long the server asks to wait before retrying
+	// (rate_limited); 0 when it did not say.
+	RetryAfter time.Duration
 	// RequestID identifies a REST request in the server's logs.
 	RequestID string
+}
+
+// apiError builds the *APIError for a wire error e (which may be nil)
+// with the given HTTP status, or e's own status when status is 0.
+func apiError(status int, requestID string, e *protocol.Error) *APIError {
+	a := &APIError{Status: status, RequestID: requestID}
+	if e != nil {
+		if a.Status == 0 {
+			a.Status = e.Status
+		}
+		a.Code, a.Message, a.Detail, a.Retryable, a.RetryAfter = e.Code, e.Message, e.Detail, e.Retryable, e.RetryAfter
+	}
+	return a
 }
 
 func (e *APIError) Error() string {
@@ -81,7 +104,7 @@ func (e *APIError) Is(target error) bool {
 
 // frameError turns an error or closed frame into an *APIError.
 func frameError(f *protocol.Frame) *APIError {
-	return &APIError{Code: f.Code, Message: f.Message, Detail: f.Detail, Retryable: f.Retryable}
+	return apiError(0, "", f.Err())
 }
 
 // CloseError is why the server closed a session for good: a WebSocket

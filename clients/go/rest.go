@@ -118,11 +118,7 @@ func decodeAnswer(resp *http.Response, raw []byte, out any) error {
 			RequestID: resp.Header.Get(RequestIDHeader)}
 	}
 	if !env.Success || resp.StatusCode/100 != 2 {
-		e := &APIError{Status: resp.StatusCode, RequestID: env.RequestID}
-		if env.Error != nil {
-			e.Code, e.Message, e.Detail, e.Retryable = env.Error.Code, env.Error.Message, env.Error.Detail, env.Error.Retryable
-		}
-		return e
+		return apiError(resp.StatusCode, env.RequestID, env.Error)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {

@@ -60,7 +60,7 @@ func exerciseSession(t *testing.T, srv *server, s *httpmq.Session) {
 	var apiErr *httpmq.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, protocol.CodeNoStreamForSubject, apiErr.Code)
-	assert.Zero(t, apiErr.Status)
+	assert.Equal(t, http.StatusNotFound, apiErr.Status, "an error frame carries the status REST would answer")
 
 	// Many publishes in flight at once.
 	const n = 100

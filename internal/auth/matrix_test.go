@@ -222,7 +222,7 @@ func TestPermissionMatrix(t *testing.T) {
 				reply := roundTrip(t, conn, codec, f)
 				got := allow
 				if reply.Type == protocol.TypeError {
-					switch reply.Code {
+					switch protocol.Code(reply.Reason) {
 					case protocol.CodeForbidden:
 						got = deny
 					case protocol.CodeUnauthorized:

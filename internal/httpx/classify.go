@@ -40,6 +40,7 @@ var sentinels = []struct {
 	{bridge.ErrConsumerBusy, protocol.CodeConsumerBusy},
 	{bridge.ErrDeliverGroupMismatch, protocol.CodeDeliverGroupMismatch},
 	{bridge.ErrFilterMismatch, protocol.CodeFilterMismatch},
+	{bridge.ErrFilterNotInStream, protocol.CodeFilterNotInStream},
 	{bridge.ErrUnavailable, protocol.CodeUnavailable},
 	{bridge.ErrSubscriptionClosed, protocol.CodeUnavailable},
 }

@@ -39,6 +39,7 @@ func TestClassify(t *testing.T) {
 		{"consumer busy", wrap(bridge.ErrConsumerBusy), protocol.CodeConsumerBusy, 409, true},
 		{"group mismatch", wrap(bridge.ErrDeliverGroupMismatch), protocol.CodeDeliverGroupMismatch, 409, false},
 		{"filter mismatch", wrap(bridge.ErrFilterMismatch), protocol.CodeFilterMismatch, 409, false},
+		{"filter not in stream", wrap(bridge.ErrFilterNotInStream), protocol.CodeFilterNotInStream, 400, false},
 		{"unavailable", wrap(bridge.ErrUnavailable), protocol.CodeUnavailable, 503, true},
 		{"subscription closed", bridge.ErrSubscriptionClosed, protocol.CodeUnavailable, 503, true},
 		{"unauthenticated", fmt.Errorf("%w: bad token", auth.ErrUnauthenticated), protocol.CodeUnauthorized, 401, false},
@@ -64,6 +65,7 @@ func TestClassify(t *testing.T) {
 			require.NotNil(t, e)
 			assert.Equal(t, tt.code, e.Code)
 			assert.Equal(t, tt.status, e.HTTPStatus())
+			assert.Equal(t, tt.status, e.Status, "Status is set")
 			assert.Equal(t, tt.retryable, e.Retryable)
 			assert.NotEmpty(t, e.Message)
 		})

@@ -2,8 +2,10 @@
 // management API in package admin and the REST dataplane).
 //
 // Every answer is one JSON envelope: {"success":true,"request_id":"…",
-// …payload…} or {"success":false,"request_id":"…","error":{"code":"…",
-// "message":"…","detail":"…"}}. [Reply] writes the first, [WriteError] the
+// …payload…} or {"success":false,"request_id":"…","error":{"code":404,
+// "reason":"stream_not_found","message":"…","detail":"…"}}, where "code"
+// is the HTTP status (an integer, as in the original httpmq) and "reason"
+// the stable [protocol.Code]. [Reply] writes the first, [WriteError] the
 // second; [Classify] is the one mapping of any Go error onto a wire error
 // ([*protocol.Error]) and is usable without an http.ResponseWriter (the
 // WebSocket session layer builds its error frames with it).

@@ -50,8 +50,8 @@ func OK(w http.ResponseWriter, r *http.Request, payload any) {
 	Reply(w, r, http.StatusOK, payload)
 }
 
-// WriteError answers err mapped by [Classify], with its HTTP status
-// ([protocol.Error.HTTPStatus]), and a Retry-After header (whole seconds, rounded up) when the
+// WriteError answers err mapped by [Classify], with its HTTP status (the
+// same number as the body's "code"), and a Retry-After header (whole seconds, rounded up) when the
 // error says when to retry. Internal errors are logged with the real error at error level;
 // the client sees only a generic message. A nil err answers internal.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
@@ -70,8 +70,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Logger(r.Context()).Debug("request failed", "code", string(e.Code), "err", err)
 	}
 	b, merr := json.Marshal(Envelope{RequestID: RequestID(r.Context()), Error: e})
-	if merr != nil { // cannot happen: the envelope holds only strings and bools
-		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}`)
+	if merr != nil { // cannot happen: the envelope holds only strings, numbers and bools
+		b = []byte(`{"success":false,"error":{"code":500,"reason":"internal","message":"internal error"}}`)
+		status = http.StatusInternalServerError
 	}
 	write(w, r, status, append(b, '\n'))
 }

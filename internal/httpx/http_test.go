@@ -93,6 +93,16 @@ func call(h http.Handler, method, path string, headers ...string) (*httptest.Res
 	return rec, body
 }
 
+// reason returns error.reason of an error answer, after checking that
+// error.code is the answer's HTTP status as an integer.
+func reason(t *testing.T, rec *httptest.ResponseRecorder, body map[string]any) string {
+	t.Helper()
+	e, _ := body["error"].(map[string]any)
+	assert.Equal(t, float64(rec.Code), e["code"], "error.code is the HTTP status")
+	r, _ := e["reason"].(string)
+	return r
+}
+
 func TestEnvelope(t *testing.T) {
 	h, logs := server(t, nil)
 
@@ -113,12 +123,14 @@ func TestEnvelope(t *testing.T) {
 
 	rec, body = call(h, "GET", "/not-object")
 	assert.Equal(t, 500, rec.Code)
-	assert.Equal(t, "internal", body["error"].(map[string]any)["code"])
+	assert.Equal(t, "internal", reason(t, rec, body))
 
 	rec, body = call(h, "GET", "/fail", "Httpmq-Request-ID", "f")
 	assert.Equal(t, 404, rec.Code)
 	assert.Equal(t, map[string]any{"success": false, "request_id": "f", "error": map[string]any{
-		"code": "stream_not_found", "message": "stream not found", "detail": "stream not found: no such stream"}}, body)
+		"code": float64(404), "reason": "stream_not_found", "message": "stream not found", "detail": "stream not found: no such stream"}}, body)
+	assert.Equal(t, `{"success":false,"request_id":"f","error":{"code":404,"reason":"stream_not_found","message":"stream not found","detail":"stream not found: no such stream"}}`+"\n",
+		rec.Body.String(), "code (the status) comes first, then the reason")
 
 	rec, body = call(h, "GET", "/internal", "Httpmq-Request-ID", "i")
 	assert.Equal(t, 500, rec.Code)
@@ -143,7 +155,7 @@ func TestRouterErrors(t *testing.T) {
 
 	rec, body := call(h, "GET", "/nowhere")
 	assert.Equal(t, 404, rec.Code)
-	assert.Equal(t, "not_found", body["error"].(map[string]any)["code"])
+	assert.Equal(t, "not_found", reason(t, rec, body))
 	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 
 	rec, _ = call(h, "GET", "/payload/")
@@ -154,7 +166,7 @@ func TestRouterErrors(t *testing.T) {
 	rec, body = call(h, "DELETE", "/payload")
 	assert.Equal(t, 405, rec.Code)
 	assert.Equal(t, "GET, OPTIONS", rec.Header().Get("Allow"))
-	assert.Equal(t, "method_not_allowed", body["error"].(map[string]any)["code"])
+	assert.Equal(t, "method_not_allowed", reason(t, rec, body))
 
 	rec, _ = call(h, "OPTIONS", "/payload")
 	assert.Equal(t, 204, rec.Code)
@@ -162,7 +174,7 @@ func TestRouterErrors(t *testing.T) {
 
 	rec, body = call(h, "GET", "/panic", "Httpmq-Request-ID", "p")
 	assert.Equal(t, 500, rec.Code)
-	assert.Equal(t, "internal", body["error"].(map[string]any)["code"])
+	assert.Equal(t, "internal", reason(t, rec, body))
 	assert.Contains(t, logs.String(), `msg="panic in handler" request_id=p panic=boom`)
 
 	rec, body = call(h, "GET", "/panic-late")
@@ -225,7 +237,7 @@ func TestIdentity(t *testing.T) {
 	h, _ := server(t, &auth.Gate{Authn: denyAll{}})
 	rec, body := call(h, "GET", "/who")
 	assert.Equal(t, 401, rec.Code)
-	assert.Equal(t, "unauthorized", body["error"].(map[string]any)["code"])
+	assert.Equal(t, "unauthorized", reason(t, rec, body))
 
 	h, _ = server(t, &auth.Gate{Authn: brokenAuthn{}})
 	rec, _ = call(h, "GET", "/who")

@@ -66,7 +66,7 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 		}()
 		ictx, err := gate.Identify(r)
 		if err != nil {
-			if !errors.Is(err, auth.ErrUnauthenticated) && Classify(err).Code.HTTPStatus() == http.StatusInternalServerError {
+			if !errors.Is(err, auth.ErrUnauthenticated) && Classify(err).HTTPStatus() == http.StatusInternalServerError {
 				err = fmt.Errorf("%w: %v", auth.ErrUnauthenticated, err)
 			}
 			WriteError(rec, r, err)

@@ -248,10 +248,12 @@ func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuff
 
 // Check validates one exchange against the document and returns the
 // operation ("METHOD template") it belongs to, or "" for an unknown route
-// or method, which must answer the error schema of [Options] with
+// or method, which must answer the error schema of [Options] with reason
 // not_found or method_not_allowed (or unauthorized, 401, identity being
-// established before routing). A 204 answer must have no body. A request
-// body is validated too when the answer is a success.
+// established before routing). A 204 answer must have no body. A JSON
+// answer of status 400 or more whose body has an "error" object must
+// carry that status as error.code, an integer. A request body is
+// validated too when the answer is a success.
 func (s *Spec) Check(x Exchange) (string, error) {
 	ct := mediaType(x.Header.Get("Content-Type"))
 	if x.Status == http.StatusNoContent {
@@ -293,6 +295,12 @@ func (s *Spec) Check(x Exchange) (string, error) {
 		if err := s.checkJSON(schemaPtr, x.Body, x.Header); err != nil {
 			return opName, fmt.Errorf("%s answered %d: %w", opName, x.Status, err)
 		}
+		if x.Status >= 400 {
+			v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(x.Body)) // checkJSON parsed it
+			if err := checkErrorCode(v, x.Status); err != nil {
+				return opName, fmt.Errorf("%s answered %d: %w", opName, x.Status, err)
+			}
+		}
 	case ct == "application/x-ndjson":
 		n := 0
 		for line := range bytes.SplitSeq(x.Body, []byte("\n")) {
@@ -331,17 +339,39 @@ func (s *Spec) checkUnrouted(x Exchange, ct string, routed bool) error {
 	}
 	obj, _ := v.(map[string]any)
 	errObj, _ := obj["error"].(map[string]any)
-	code, _ := errObj["code"].(string)
-	if code == "unauthorized" && x.Status == http.StatusUnauthorized {
-		want = code // identity is established before routing
+	reason, _ := errObj["reason"].(string)
+	if reason == "unauthorized" && x.Status == http.StatusUnauthorized {
+		want = reason // identity is established before routing
 	}
-	if code != want || x.Status != map[string]int{"not_found": 404, "method_not_allowed": 405, "unauthorized": 401}[want] {
-		return fmt.Errorf("%s %s: %d %q, want code %q", x.Method, x.Path, x.Status, code, want)
+	if reason != want || x.Status != map[string]int{"not_found": 404, "method_not_allowed": 405, "unauthorized": 401}[want] {
+		return fmt.Errorf("%s %s: %d %q, want reason %q", x.Method, x.Path, x.Status, reason, want)
+	}
+	if err := checkErrorCode(v, x.Status); err != nil {
+		return fmt.Errorf("%s %s: %w", x.Method, x.Path, err)
 	}
 	if err := s.checkRequestID(obj, x.Header); err != nil {
 		return err
 	}
 	return s.Validate(s.opts.ErrorSchema, v)
+}
+
+// checkErrorCode checks the envelope rule of an error answer: its
+// "error" object's "code" is the answer's HTTP status, an integer (as the
+// original httpmq sent it and its clients decode it).
+func checkErrorCode(v any, status int) error {
+	obj, _ := v.(map[string]any)
+	errObj, ok := obj["error"].(map[string]any)
+	if !ok {
+		return nil // the schema says whether an error object is required
+	}
+	code, ok := errObj["code"].(json.Number)
+	if !ok {
+		return fmt.Errorf("error.code %v is not a number", errObj["code"])
+	}
+	if n, err := code.Int64(); err != nil || n != int64(status) {
+		return fmt.Errorf("error.code %s is not the HTTP status %d", code, status)
+	}
+	return nil
 }
 
 // checkJSON validates one JSON text of an answer.

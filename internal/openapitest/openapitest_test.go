@@ -1,6 +1,7 @@
 package openapitest_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -38,8 +39,12 @@ func TestCheck(t *testing.T) {
 	op, err := check(get(200, `{"request_id":"r","name":"a"}`))
 	require.NoError(t, err)
 	assert.Equal(t, "GET /v1/thing/{name}", op)
-	_, err = check(get(404, `{"request_id":"r","error":{"code":"x"}}`))
+	_, err = check(get(404, `{"request_id":"r","error":{"code":404,"reason":"x"}}`))
 	assert.NoError(t, err, "response $ref")
+	_, err = check(get(404, `{"request_id":"r","error":{"code":400,"reason":"x"}}`))
+	assert.Error(t, err, "error.code is not the status")
+	_, err = check(get(404, `{"request_id":"r","error":{"code":"404","reason":"x"}}`))
+	assert.Error(t, err, "error.code is a string")
 
 	_, err = check(get(201, `{"request_id":"r","name":"a"}`))
 	assert.Error(t, err, "undocumented status")
@@ -67,12 +72,12 @@ func TestCheck(t *testing.T) {
 	_, err = check(x)
 	assert.Error(t, err, "accepted undocumented request media type")
 
-	unrouted := func(method, path string, status int, code string, h http.Header) error {
+	unrouted := func(method, path string, status int, reason string, h http.Header) error {
 		if h == nil {
 			h = header("application/json")
 		}
 		_, err := check(openapitest.Exchange{Method: method, Path: path, Status: status, Header: h,
-			Body: []byte(`{"request_id":"r","error":{"code":"` + code + `"}}`)})
+			Body: fmt.Appendf(nil, `{"request_id":"r","error":{"code":%d,"reason":%q}}`, status, reason)})
 		return err
 	}
 	assert.NoError(t, unrouted("GET", "/v1/other", 404, "not_found", nil))
