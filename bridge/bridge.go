@@ -3,11 +3,11 @@ package bridge
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -54,7 +54,12 @@ type Bridge struct {
 	pubs    sync.Map            // *nats.Msg → func(PubAck, error), awaiting their ack
 	log     *slog.Logger
 	timeout time.Duration
-	w       watchers
+	d       *dispatcher
+	inbox   string // this bridge's pull requests are answered under it
+
+	wmu     sync.Mutex
+	watches map[consumerKey]*consumerWatch
+	wg      sync.WaitGroup // goroutines of closing subscriptions
 }
 
 // Connect dials NATS and prepares JetStream. Reconnects are automatic,
@@ -73,6 +78,7 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 	if name == "" {
 		name = "httpmq"
 	}
+	var reconnected atomic.Pointer[Bridge] // set once the bridge exists
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -87,6 +93,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			if b := reconnected.Load(); b != nil {
+				b.reconnected()
+			}
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { log.Debug("NATS connection closed") }),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
@@ -145,12 +154,15 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		r.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout}
+	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
+		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}}
+	reconnected.Store(b)
 	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
 		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
 		jetstream.WithPublishAsyncAckHandler(b.asyncAcked), jetstream.WithPublishAsyncErrHandler(b.asyncFailed))
 	if err != nil {
 		r.nc.Close()
+		b.d.close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	log.Info("connected to NATS", "server", r.nc.ConnectedUrlRedacted(), "in_process", cfg.InProcess != nil)
@@ -170,12 +182,46 @@ func redact(url string) string {
 	return strings.Join(parts, ",")
 }
 
-// Close drains nothing and closes the connection. Open subscriptions end
-// with [ErrUnavailable] within the consumer check interval (or at once,
-// for pull consumers). Close is idempotent.
+// Close ends every subscription with [ErrClosed] and closes the
+// connection. Close is idempotent.
 func (b *Bridge) Close() {
+	b.wmu.Lock()
+	watches := b.watches
+	b.watches = map[consumerKey]*consumerWatch{}
+	b.wmu.Unlock()
+	for _, w := range watches {
+		w.stop()
+		w.mu.Lock()
+		members := make([]*Subscription, 0, len(w.members))
+		for s := range w.members {
+			members = append(members, s)
+		}
+		w.mu.Unlock()
+		for _, s := range members {
+			s.end(fmt.Errorf("%w: the bridge closed", ErrClosed))
+		}
+	}
 	b.nc.Close()
-	b.stopWatching()
+	b.wg.Wait()
+	b.d.close()
+}
+
+// reconnected asks again for what every pull request asked: requests do
+// not survive a new connection.
+func (b *Bridge) reconnected() {
+	b.wmu.Lock()
+	var subs []*Subscription
+	for _, w := range b.watches {
+		w.mu.Lock()
+		for s := range w.members {
+			subs = append(subs, s)
+		}
+		w.mu.Unlock()
+	}
+	b.wmu.Unlock()
+	for _, s := range subs {
+		s.lost()
+	}
 }
 
 // RequestTimeout is the bound on each JetStream request.
@@ -202,9 +248,4 @@ func (b *Bridge) MaxPayload() int64 { return b.nc.MaxPayload() }
 // ctx bounds a request by the configured timeout.
 func (b *Bridge) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.timeout)
-}
-
-// errClosed reports whether err means the bridge itself was closed.
-func errClosed(err error) bool {
-	return errors.Is(err, nats.ErrConnectionClosed)
 }

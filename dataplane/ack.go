@@ -26,7 +26,9 @@ var ackKinds = map[string]bridge.AckKind{
 }
 
 // ack handles POST /v1/data/stream/:stream/consumer/:consumer/{ack,nak,term,progress}:
-// it answers success only once JetStream confirmed the acknowledgement.
+// it answers success only once JetStream recorded the acknowledgement
+// ("duplicate": true when this same delivery had been answered so
+// already: a retry), and an error for one that would not count.
 func (h *Handler) ack(route string) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		stream, consumer := ps.ByName("stream"), ps.ByName("consumer")
@@ -44,8 +46,15 @@ func (h *Handler) ack(route string) httprouter.Handle {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		if err := h.b.Ack(r.Context(), req); err != nil {
+		res, err := h.b.Ack(r.Context(), req)
+		if err != nil {
 			httpx.WriteError(w, r, err)
+			return
+		}
+		if res.Duplicate {
+			httpx.OK(w, r, struct {
+				Duplicate bool `json:"duplicate"`
+			}{true})
 			return
 		}
 		httpx.OK(w, r, nil)

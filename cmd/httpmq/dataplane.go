@@ -17,12 +17,6 @@ const sessionPath = "/v1/session"
 // (/v1/session). Both are ended at shutdown by hooks: http.Server.Shutdown
 // waits for neither long-lived REST streams nor hijacked WebSockets.
 func dataplaneHandler(d deps) http.Handler {
-	rest := dataplane.New(dataplane.Options{
-		Bridge:    d.bridge,
-		Gate:      d.sec.dataplane,
-		Logger:    d.log.With("api", "dataplane"),
-		Heartbeat: d.cfg.Heartbeat,
-	})
 	sessions := session.New(session.Options{
 		Broker:              d.bridge,
 		Gate:                d.sec.dataplane,
@@ -30,10 +24,17 @@ func dataplaneHandler(d deps) http.Handler {
 		MaxFrameBytes:       int64(d.cfg.MaxFrame),
 		MaxSubscriptions:    d.cfg.MaxSubscriptions,
 		MaxSessions:         d.cfg.MaxSessions,
-		OutboundQueue:       d.cfg.OutboundQueue,
+		MaxQueuedBytes:      int(d.cfg.MaxQueuedBytes),
 		SlowConsumerTimeout: d.cfg.SlowConsumerTimeout,
 		PingInterval:        d.cfg.PingInterval,
 		OriginPatterns:      d.cfg.AllowedOrigins,
+	})
+	rest := dataplane.New(dataplane.Options{
+		Bridge:    d.bridge,
+		Gate:      d.sec.dataplane,
+		Logger:    d.log.With("api", "dataplane"),
+		Heartbeat: d.cfg.Heartbeat,
+		Clients:   sessions,
 	})
 	d.onShutdown.Add(func(ctx context.Context) { _ = sessions.Shutdown(ctx) })
 	d.onShutdown.Add(func(ctx context.Context) { _ = rest.Shutdown(ctx) })
