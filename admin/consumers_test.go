@@ -78,7 +78,7 @@ func TestCreateConsumer(t *testing.T) {
 		assert.Equal(t, "workers", c["deliver_group"])
 		assert.Equal(t, float64(3), c["max_deliver"], "max_retry is JetStream's max_deliver")
 		assert.Equal(t, float64(5*time.Second), c["ack_wait"])
-		assert.NotEmpty(t, c["deliver_subject"])
+		assert.Nil(t, c["deliver_subject"], "served through the bridge only")
 
 		c = e.ok(t, http.MethodGet, path+"/pull1", "").get("consumer.config").(map[string]any)
 		assert.Equal(t, "pull", c["mode"])

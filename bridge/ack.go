@@ -33,6 +33,8 @@ func (k AckKind) String() string {
 		return "term"
 	case InProgress:
 		return "in_progress"
+	case expired:
+		return "expired"
 	}
 	return "AckKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -52,42 +54,79 @@ type AckRequest struct {
 	Delay time.Duration
 	// Reason recorded with Term.
 	Reason string
+	// NoConfirm sends an answer this instance knows will count without
+	// waiting for JetStream's confirmation (fire-and-forget acks).
+	NoConfirm bool
 }
 
-// Ack acknowledges a message and waits for JetStream's confirmation. A
-// message that was never delivered, or is no longer pending (already
-// acknowledged, or redelivered under a newer consumer sequence), fails
-// with [ErrNotPending].
-func (b *Bridge) Ack(ctx context.Context, a AckRequest) error {
-	subject, payload, err := a.wire()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := b.ctx(ctx)
-	defer cancel()
-	ci, err := b.consumerInfo(ctx, a.Stream, a.Consumer)
-	if err != nil {
-		return err
-	}
-	switch {
-	case a.StreamSeq > ci.Delivered.Stream || a.ConsumerSeq > ci.Delivered.Consumer:
-		return fmt.Errorf("%w: stream sequence %d / consumer sequence %d was not delivered yet", ErrNotPending, a.StreamSeq, a.ConsumerSeq)
-	case a.StreamSeq <= ci.AckFloor.Stream || a.ConsumerSeq <= ci.AckFloor.Consumer:
-		return fmt.Errorf("%w: stream sequence %d is already acknowledged", ErrNotPending, a.StreamSeq)
-	}
-	if _, err := b.nc.RequestWithContext(ctx, subject, payload); err != nil {
-		return classify(err)
-	}
-	return nil
+// AckResult says what an acknowledgement did.
+type AckResult struct {
+	// Duplicate: this same delivery had already been answered so (a
+	// retry); JetStream's state did not change.
+	Duplicate bool
 }
 
-// AckAsync sends an acknowledgement without waiting for confirmation.
-func (b *Bridge) AckAsync(a AckRequest) error {
+// Ack answers a delivery. It succeeds only when JetStream recorded the
+// answer (Duplicate when this same delivery had already given it); an
+// answer that would not count fails with [ErrNotPending], saying why:
+// never delivered, delivered again since, its ack wait elapsed, or
+// answered already through another delivery. Nothing that fails was sent
+// to JetStream.
+//
+// The delivery is judged from what this instance knows (the deliveries
+// it handed out and the acks it saw), else from what another instance
+// watching the consumer answers, else from the consumer's state. With
+// a.NoConfirm, a delivery known to await this ack is answered without
+// waiting for JetStream's confirmation.
+func (b *Bridge) Ack(ctx context.Context, a AckRequest) (AckResult, error) {
 	subject, payload, err := a.wire()
 	if err != nil {
-		return err
+		return AckResult{}, err
 	}
-	return classify(b.nc.Publish(subject, payload))
+	key := consumerKey{a.Stream, a.Consumer}
+	var j judgement
+	w := b.lookup(key)
+	if w != nil {
+		j = w.judge(a)
+	}
+	if j.v == unknown {
+		j = b.ask(ctx, a)
+	}
+	if j.v == unknown {
+		if j, err = b.judgeByInfo(ctx, a); err != nil {
+			return AckResult{}, err
+		}
+	}
+	switch j.v {
+	case duplicate:
+		return AckResult{Duplicate: true}, nil
+	case current, pendingSomewhere:
+	default:
+		return AckResult{}, j.err(a)
+	}
+	if w != nil && j.v == current {
+		if reply := w.replyOf(a); reply != "" {
+			subject = reply // the subject JetStream gave, whatever its format
+		}
+	}
+	if a.NoConfirm && j.v == current {
+		err = b.nc.Publish(subject, payload)
+	} else {
+		rctx, cancel := b.ctx(ctx)
+		_, err = b.nc.RequestWithContext(rctx, subject, payload)
+		cancel()
+	}
+	if err != nil {
+		return AckResult{}, classify(err)
+	}
+	// Record it now: a retry must find it, whether or not the observer
+	// has seen it yet.
+	if w, werr := b.watch(key, nil); werr == nil {
+		if s := w.resolve(a.StreamSeq, a.ConsumerSeq, a.Kind); s != nil {
+			s.released(1)
+		}
+	}
+	return AckResult{}, nil
 }
 
 // wire builds the ack's subject and body. The subject follows the v1

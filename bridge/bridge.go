@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -76,7 +75,12 @@ type Bridge struct {
 	pubs    sync.Map            // *nats.Msg → func(PubAck, error), awaiting their ack
 	log     *slog.Logger
 	timeout time.Duration
-	w       watchers
+	d       *dispatcher
+	inbox   string // this bridge's pull requests are answered under it
+
+	wmu     sync.Mutex
+	watches map[consumerKey]*consumerWatch
+	wg      sync.WaitGroup // goroutines of closing subscriptions
 }
 
 // Connect dials NATS and prepares JetStream. Reconnects are automatic,
@@ -108,6 +112,7 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 	// Only the first failed attempt to reach a NATS that was never
 	// connected is a warning; the other attempts are debug lines.
 	var connected, warned atomic.Bool
+	var reconnected atomic.Pointer[Bridge] // set once the bridge exists
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -131,6 +136,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
 			state(ConnConnected)
+			if b := reconnected.Load(); b != nil {
+				b.reconnected()
+			}
 		}),
 		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
 			if !connected.Load() && warned.CompareAndSwap(false, true) {
@@ -200,12 +208,15 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		r.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout}
+	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
+		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}}
+	reconnected.Store(b)
 	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
 		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
 		jetstream.WithPublishAsyncAckHandler(b.asyncAcked), jetstream.WithPublishAsyncErrHandler(b.asyncFailed))
 	if err != nil {
 		r.nc.Close()
+		b.d.close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	return b, nil
@@ -224,12 +235,46 @@ func redact(url string) string {
 	return strings.Join(parts, ",")
 }
 
-// Close drains nothing and closes the connection. Open subscriptions end
-// with [ErrUnavailable] within the consumer check interval (or at once,
-// for pull consumers). Close is idempotent.
+// Close ends every subscription with [ErrClosed] and closes the
+// connection. Close is idempotent.
 func (b *Bridge) Close() {
+	b.wmu.Lock()
+	watches := b.watches
+	b.watches = map[consumerKey]*consumerWatch{}
+	b.wmu.Unlock()
+	for _, w := range watches {
+		w.stop()
+		w.mu.Lock()
+		members := make([]*Subscription, 0, len(w.members))
+		for s := range w.members {
+			members = append(members, s)
+		}
+		w.mu.Unlock()
+		for _, s := range members {
+			s.end(fmt.Errorf("%w: the bridge closed", ErrClosed))
+		}
+	}
 	b.nc.Close()
-	b.stopWatching()
+	b.wg.Wait()
+	b.d.close()
+}
+
+// reconnected asks again for what every pull request asked: requests do
+// not survive a new connection.
+func (b *Bridge) reconnected() {
+	b.wmu.Lock()
+	var subs []*Subscription
+	for _, w := range b.watches {
+		w.mu.Lock()
+		for s := range w.members {
+			subs = append(subs, s)
+		}
+		w.mu.Unlock()
+	}
+	b.wmu.Unlock()
+	for _, s := range subs {
+		s.lost()
+	}
 }
 
 // RequestTimeout is the bound on each JetStream request.
@@ -265,9 +310,4 @@ const defaultMaxPayload = 1 << 20
 // ctx bounds a request by the configured timeout.
 func (b *Bridge) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.timeout)
-}
-
-// errClosed reports whether err means the bridge itself was closed.
-func errClosed(err error) bool {
-	return errors.Is(err, nats.ErrConnectionClosed)
 }

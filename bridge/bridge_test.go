@@ -122,7 +122,7 @@ func TestConsumerLifecycle(t *testing.T) {
 
 	push := bridge.ConsumerConfig{Name: "push", Push: true, FilterSubjects: []string{"s.1"}, MaxAckPending: 4, AckWait: time.Second}
 	ci := consumer(t, b, "S", push)
-	assert.NotEmpty(t, ci.Config.DeliverSubject)
+	assert.Empty(t, ci.Config.DeliverSubject, "a JetStream pull consumer")
 	assert.True(t, ci.Config.Push)
 	consumer(t, b, "S", push) // identical again: fine
 	push.MaxAckPending = 5

@@ -5,26 +5,35 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ConsumerConfig describes a durable consumer with explicit acks.
+//
+// Every consumer httpmq makes is a JetStream pull consumer, push mode
+// included: only pulling lets httpmq ask JetStream for no more messages
+// than each subscriber has room for (docs/delivery.md). Push is the
+// original httpmq's name for consumers that subscribers read over a
+// long-lived response; the mode and the delivery group are kept in the
+// consumer's metadata. Consumers made elsewhere with a deliver subject
+// (JetStream push consumers) can be read too: DeliverSubject says so.
 type ConsumerConfig struct {
 	Name        string
 	Description string
-	// Push consumers deliver to a subject; pull consumers are fetched
-	// from. Either way httpmq subscribers read them the same way.
+	// Push is the consumer's mode: push (the original httpmq's
+	// subscriptions, with an optional delivery group) or pull.
 	Push bool
-	// DeliverSubject of a push consumer; generated (under _httpmq.deliver.)
-	// when empty. One given may not be [Reserved].
+	// DeliverSubject of a JetStream push consumer made outside httpmq;
+	// always empty in what CreateConsumer makes.
 	DeliverSubject string
-	// DeliverGroup lets several subscribers share a push consumer.
+	// DeliverGroup names the group of subscribers that share a push
+	// consumer; subscribers must name it.
 	DeliverGroup string
 	// FilterSubjects narrow what the consumer sees (wildcards allowed).
 	FilterSubjects []string
@@ -98,16 +107,6 @@ func (b *Bridge) CreateConsumer(ctx context.Context, stream string, cfg Consumer
 			return nil, err
 		}
 	}
-	if cfg.Push {
-		if jc.DeliverSubject == "" {
-			jc.DeliverSubject = "_httpmq.deliver." + nats.NewInbox()[len(nats.InboxPrefix):]
-		}
-		c, err := b.js.CreatePushConsumer(ctx, stream, jc)
-		if err != nil {
-			return b.consumerExists(ctx, stream, cfg, err)
-		}
-		return fromJSConsumerInfo(c.CachedInfo()), nil
-	}
 	c, err := b.js.CreateConsumer(ctx, stream, jc)
 	if err != nil {
 		return b.consumerExists(ctx, stream, cfg, err)
@@ -137,23 +136,33 @@ func checkFilters(sc jetstream.StreamConfig, filters []string) error {
 }
 
 // consumerExists turns "exists" into success, with the existing
-// consumer, when it is what was asked for. Push consumers get a generated
-// deliver subject, so JetStream alone would call every repeat a conflict.
+// consumer, when it is what was asked for (JetStream compares fields
+// httpmq does not set, such as defaults it filled in).
 func (b *Bridge) consumerExists(ctx context.Context, stream string, want ConsumerConfig, err error) (*ConsumerInfo, error) {
 	err = classify(err)
-	if !errors.Is(err, ErrConsumerExists) || want.DeliverSubject != "" {
+	if !errors.Is(err, ErrConsumerExists) {
 		return nil, err
 	}
 	have, gerr := b.Consumer(ctx, stream, want.Name)
 	if gerr != nil {
 		return nil, err
 	}
-	hc := have.Config
-	hc.DeliverSubject = ""
-	if fmt.Sprint(normConsumer(hc)) == fmt.Sprint(normConsumer(want)) {
+	if sameConsumer(have.Config, want) {
 		return have, nil
 	}
 	return nil, err
+}
+
+// sameConsumer compares two configurations with JetStream's defaults
+// filled in.
+func sameConsumer(a, b ConsumerConfig) bool {
+	a, b = normConsumer(a), normConsumer(b)
+	at, bt := a.OptStartTime, b.OptStartTime
+	a.OptStartTime, b.OptStartTime = nil, nil
+	if (at == nil) != (bt == nil) || (at != nil && !at.Equal(*bt)) {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func normConsumer(c ConsumerConfig) ConsumerConfig {
@@ -169,8 +178,17 @@ func normConsumer(c ConsumerConfig) ConsumerConfig {
 	if c.DeliverPolicy == "" {
 		c.DeliverPolicy = "all"
 	}
-	if !c.Push {
-		c.MaxWaiting = 0
+	if c.MaxWaiting <= 0 {
+		c.MaxWaiting = 512
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if len(c.FilterSubjects) == 0 {
+		c.FilterSubjects = nil
+	}
+	if len(c.BackOff) == 0 {
+		c.BackOff = nil
 	}
 	return c
 }
@@ -262,6 +280,13 @@ func (b *Bridge) DeleteConsumer(ctx context.Context, stream, name string) error 
 	return classify(b.js.DeleteConsumer(ctx, stream, name))
 }
 
+// Metadata keys of the consumers httpmq makes: the mode (push or pull)
+// and a push consumer's delivery group.
+const (
+	metaMode  = "httpmq.mode"
+	metaGroup = "httpmq.group"
+)
+
 var deliverPolicies = map[string]jetstream.DeliverPolicy{
 	"": jetstream.DeliverAllPolicy, "all": jetstream.DeliverAllPolicy, "last": jetstream.DeliverLastPolicy,
 	"new": jetstream.DeliverNewPolicy, "by_start_sequence": jetstream.DeliverByStartSequencePolicy,
@@ -279,13 +304,10 @@ func toJSConsumer(c ConsumerConfig) (jetstream.ConsumerConfig, error) {
 		}
 	}
 	if c.DeliverSubject != "" {
-		// Not JetStream's API, an inbox or another consumer's deliveries.
-		if err := ValidatePublishSubject(c.DeliverSubject); err != nil {
-			return jc, err
-		}
+		return jc, fmt.Errorf("%w: httpmq makes pull consumers only; a deliver subject is not taken", ErrInvalidConfig)
 	}
-	if !c.Push && (c.DeliverGroup != "" || c.DeliverSubject != "") {
-		return jc, fmt.Errorf("%w: delivery group and deliver subject are for push consumers", ErrInvalidConfig)
+	if !c.Push && c.DeliverGroup != "" {
+		return jc, fmt.Errorf("%w: delivery groups are for push consumers", ErrInvalidConfig)
 	}
 	if c.DeliverGroup != "" {
 		if err := ValidateName(c.DeliverGroup); err != nil {
@@ -322,8 +344,13 @@ func toJSConsumer(c ConsumerConfig) (jetstream.ConsumerConfig, error) {
 		Replicas:          c.Replicas,
 		MemoryStorage:     c.MemoryStorage,
 		HeadersOnly:       c.HeadersOnly,
-		DeliverSubject:    c.DeliverSubject,
-		DeliverGroup:      c.DeliverGroup,
+		Metadata:          map[string]string{metaMode: "pull"},
+	}
+	if c.Push {
+		jc.Metadata[metaMode] = "push"
+		if c.DeliverGroup != "" {
+			jc.Metadata[metaGroup] = c.DeliverGroup
+		}
 	}
 	if jc.MaxDeliver <= 0 {
 		jc.MaxDeliver = -1
@@ -348,11 +375,15 @@ func fromJSConsumerInfo(ci *jetstream.ConsumerInfo) *ConsumerInfo {
 	if name == "" {
 		name = ci.Name
 	}
+	push, group := c.DeliverSubject != "", c.DeliverGroup
+	if !push {
+		push, group = c.Metadata[metaMode] == "push", c.Metadata[metaGroup]
+	}
 	return &ConsumerInfo{
 		Stream: ci.Stream, Name: ci.Name, Created: ci.Created,
 		Config: ConsumerConfig{
-			Name: name, Description: c.Description, Push: c.DeliverSubject != "",
-			DeliverSubject: c.DeliverSubject, DeliverGroup: c.DeliverGroup, FilterSubjects: filters,
+			Name: name, Description: c.Description, Push: push,
+			DeliverSubject: c.DeliverSubject, DeliverGroup: group, FilterSubjects: filters,
 			AckWait: c.AckWait, MaxDeliver: c.MaxDeliver, MaxAckPending: c.MaxAckPending, BackOff: c.BackOff,
 			DeliverPolicy: nameOf(deliverPolicies, c.DeliverPolicy), OptStartSeq: c.OptStartSeq,
 			OptStartTime: c.OptStartTime, MaxWaiting: c.MaxWaiting, InactiveThreshold: c.InactiveThreshold,

@@ -29,6 +29,11 @@ var (
 	ErrFilterNotInStream    = errors.New("filter subject matches no subject of the stream")
 	ErrUnavailable          = errors.New("NATS JetStream is unavailable")
 	ErrSubscriptionClosed   = errors.New("subscription closed")
+	// ErrClosed: the bridge was closed (the server is stopping).
+	ErrClosed = errors.New("the bridge is closed")
+	// ErrUnboundedConsumer: a JetStream push consumer without max ack
+	// pending, whose deliveries nothing would bound.
+	ErrUnboundedConsumer = errors.New("push consumer without max ack pending")
 )
 
 // refusals are JetStream API errors that come with status 500 but mean
@@ -66,42 +71,55 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	for _, known := range known {
+		if errors.Is(err, known) {
+			return err // classified already
+		}
+	}
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return fmt.Errorf("%w: %v", ErrStreamNotFound, err)
+		return fmt.Errorf("%w: %w", ErrStreamNotFound, err)
 	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrConsumerDoesNotExist),
 		errors.Is(err, jetstream.ErrConsumerDeleted):
-		return fmt.Errorf("%w: %v", ErrConsumerNotFound, err)
+		return fmt.Errorf("%w: %w", ErrConsumerNotFound, err)
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return fmt.Errorf("%w: %v", ErrMessageNotFound, err)
+		return fmt.Errorf("%w: %w", ErrMessageNotFound, err)
 	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
-		return fmt.Errorf("%w: %v", ErrStreamExists, err)
+		return fmt.Errorf("%w: %w", ErrStreamExists, err)
 	case errors.Is(err, jetstream.ErrConsumerExists):
-		return fmt.Errorf("%w: %v", ErrConsumerExists, err)
+		return fmt.Errorf("%w: %w", ErrConsumerExists, err)
 	case errors.Is(err, jetstream.ErrNoStreamResponse):
-		return fmt.Errorf("%w: %v", ErrNoStreamForSubject, err)
+		return fmt.Errorf("%w: %w", ErrNoStreamForSubject, err)
 	case errors.Is(err, nats.ErrMaxPayload):
-		return fmt.Errorf("%w: %v", ErrPayloadTooLarge, err)
+		return fmt.Errorf("%w: %w", ErrPayloadTooLarge, err)
 	case errors.Is(err, nats.ErrBadSubject), errors.Is(err, nats.ErrInvalidArg):
-		return fmt.Errorf("%w: %v", ErrInvalidSubject, err)
+		return fmt.Errorf("%w: %w", ErrInvalidSubject, err)
 	case errors.Is(err, jetstream.ErrInvalidStreamName), errors.Is(err, jetstream.ErrInvalidConsumerName),
 		errors.Is(err, jetstream.ErrStreamNameRequired):
-		return fmt.Errorf("%w: %v", ErrInvalidName, err)
+		return fmt.Errorf("%w: %w", ErrInvalidName, err)
 	case errors.As(err, &apiErr) && publishRefusals[apiErr.ErrorCode] != nil:
 		return fmt.Errorf("%w: %s", publishRefusals[apiErr.ErrorCode], apiErr.Description)
 	case errors.As(err, &apiErr):
 		if (apiErr.Code >= 400 && apiErr.Code < 500) || refusals[apiErr.ErrorCode] {
 			return fmt.Errorf("%w: %s", ErrInvalidConfig, apiErr.Description)
 		}
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.Is(err, nats.ErrConnectionClosed):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
-		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrNoResponders),
 		errors.Is(err, nats.ErrConnectionDraining), errors.Is(err, nats.ErrDisconnected),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
 		errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, jetstream.ErrTooManyStalledMsgs):
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }
+
+// known are the sentinels classify maps onto.
+var known = []error{ErrStreamNotFound, ErrConsumerNotFound, ErrMessageNotFound, ErrStreamExists,
+	ErrConsumerExists, ErrNoStreamForSubject, ErrPayloadTooLarge, ErrInvalidName, ErrInvalidSubject,
+	ErrInvalidConfig, ErrNotPending, ErrConsumerBusy, ErrDeliverGroupMismatch, ErrFilterMismatch,
+	ErrUnavailable, ErrSubscriptionClosed, ErrClosed, ErrUnboundedConsumer}

@@ -63,12 +63,49 @@ func (b *Bridge) asyncAcked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream
 }
 
 func (b *Bridge) asyncFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
-	if done, ok := b.pubs.LoadAndDelete(msg); ok {
-		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
-			err = fmt.Errorf("%w: no publish ack within %s", ErrUnavailable, b.timeout)
-		}
-		done.(func(PubAck, error))(PubAck{}, classify(err))
+	done, ok := b.pubs.LoadAndDelete(msg)
+	if !ok {
+		return
 	}
+	if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		err = fmt.Errorf("%w: no publish ack within %s", ErrUnavailable, b.timeout)
+	}
+	err = classify(err)
+	if !errors.Is(err, ErrNoStreamForSubject) {
+		done.(func(PubAck, error))(PubAck{}, err)
+		return
+	}
+	// Telling why takes a request: not on the ack handler's goroutine.
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		done.(func(PubAck, error))(PubAck{}, b.publishFailed(context.Background(), msg.Subject, err))
+	}()
+}
+
+// publishFailed classifies a failed publish. "No responders" means
+// either that no stream captures the subject, or that the stream that
+// does has no leader right now (an election, a restart): the first is
+// the client's mistake, the second is worth retrying. Ask which.
+func (b *Bridge) publishFailed(ctx context.Context, subject string, err error) error {
+	err = classify(err)
+	if !errors.Is(err, ErrNoStreamForSubject) {
+		return err
+	}
+	ctx, cancel := b.ctx(context.WithoutCancel(ctx))
+	defer cancel()
+	names := b.js.StreamNames(ctx, jetstream.WithStreamListSubject(subject))
+	found := false
+	for range names.Name() {
+		found = true
+	}
+	switch {
+	case names.Err() != nil:
+		return fmt.Errorf("%w: no answer to a publish to %s: %w", ErrUnavailable, subject, names.Err())
+	case found:
+		return fmt.Errorf("%w: the stream capturing %s did not answer (leader election?)", ErrUnavailable, subject)
+	}
+	return err
 }
 
 // natsMsg validates m and builds what nats.go publishes: no reserved
@@ -109,7 +146,7 @@ func (b *Bridge) Publish(ctx context.Context, m Message) (PubAck, error) {
 	defer cancel()
 	ack, err := b.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
-		return PubAck{}, classify(err)
+		return PubAck{}, b.publishFailed(ctx, m.Subject, err)
 	}
 	return PubAck{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }

@@ -2,8 +2,8 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,12 +18,20 @@ type SubscribeOptions struct {
 	// Filter, when set, must equal or cover the consumer's filter
 	// subjects: one subscriber cannot narrow a consumer.
 	Filter string
-	// Group must match a push consumer's delivery group; empty takes the
-	// consumer's.
+	// Group must match the delivery group of a consumer that has one;
+	// empty takes the consumer's.
 	Group string
 	// MaxInFlight caps this subscriber's unacknowledged deliveries.
 	// ≤ 0 takes the consumer's max ack pending (1000 when unlimited).
+	// JetStream push consumers (made outside httpmq) push up to their
+	// max ack pending whatever a subscriber asks: for them the cap is
+	// always that.
 	MaxInFlight int
+	// MaxBytes bounds the bytes one pull request may bring (never below
+	// NATS's max payload, so that any message fits); 0 leaves them to
+	// MaxInFlight alone. A subscriber whose transport has a byte budget
+	// sets it, so that a window of large messages cannot overrun it.
+	MaxBytes int
 }
 
 // Delivery is one message handed to a subscriber.
@@ -49,121 +57,199 @@ func (d *Delivery) AckRequest(kind AckKind) AckRequest {
 		ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Kind: kind}
 }
 
-// Subscription reads one consumer for one subscriber, with at most
-// MaxInFlight deliveries unacknowledged. It learns of acknowledgements by
-// watching the consumer's ack subjects, so acks sent through any httpmq
-// instance, or straight to NATS, release credit; a delivery not acked
-// within the consumer's ack wait releases its credit too.
+// Receiver is the subscriber's side of a [Subscription]. Its methods are
+// called one at a time, on the bridge's dispatcher goroutine: they must
+// return quickly and never block.
+type Receiver interface {
+	// Deliver hands a message over: from now on it is the subscriber's
+	// to answer, within the consumer's ack wait.
+	Deliver(d *Delivery)
+	// Ended says the subscription ended without being closed: the
+	// consumer or its stream was deleted (ErrConsumerNotFound,
+	// ErrStreamNotFound), JetStream refused it, or the bridge closed
+	// (ErrClosed). It is called once, from any goroutine, and not after
+	// Close has returned.
+	Ended(err error)
+}
+
+// Subscription reads one consumer for one subscriber, who holds at most
+// MaxInFlight unacknowledged deliveries: JetStream is asked for no more
+// messages than the subscriber has room for (a pull request per free
+// credit), and each one is handed to the [Receiver] as it arrives, so
+// nothing waits in httpmq while its ack wait runs. Acknowledgements made
+// through any instance, or straight to NATS, return credit; so does the
+// end of a delivery's ack wait.
 //
-// Next must not be called concurrently; Close may be called from any
-// goroutine, any number of times.
+// Every method may be called from any goroutine.
 type Subscription struct {
 	b       *Bridge
-	stream  string
-	name    string
+	w       *consumerWatch
+	key     consumerKey
+	recv    Receiver
 	pull    bool
 	max     int
 	ackWait time.Duration
+	backoff []time.Duration
+	batch   int    // most messages one pull request may ask for
+	bytes   int64  // most bytes one pull request may bring; 0: no limit
+	next    string // the consumer's pull request subject
+	inbox   string // pull requests' reply subjects start with it
 
-	mu       sync.Mutex
-	queue    []*Delivery          // received, not yet handed out
-	queued   map[uint64]*Delivery // by stream sequence
-	inflight inflight             // handed out, unacked, with their ack deadlines
-	err      error                // set once, when the subscription ends
+	nsub *nats.Subscription
 
-	readable chan struct{} // Next may make progress
-	credit   chan struct{} // the puller may fetch more
-	done     chan struct{}
-	cancel   context.CancelFunc
-	watch    *consumerWatch     // shared with the bridge's other subscribers of this consumer
-	deliver  *nats.Subscription // push consumers: the deliver subject
-	wg       sync.WaitGroup
+	mu          sync.Mutex
+	state       subState
+	err         error
+	paused      bool
+	inflight    int            // deliveries awaiting their ack
+	reqs        map[string]int // live pull requests: reply subject → messages asked for
+	outstanding int            // messages asked for and not delivered yet
+	nreq        uint64
+	heard       time.Time     // last word from JetStream on a pull request
+	retryAt     time.Time     // no pull request before (after a refusal)
+	timer       *time.Timer   // checks pull requests for silence, ends back-offs
+	crossed     int           // deliveries that arrived after the subscriber left
+	withdrawn   bool          // NATS was told the subscriber is gone
+	served      chan struct{} // Drain: closed when no request is open
+	done        chan struct{}
 }
 
-// Subscribe starts reading a consumer. Push consumers without a delivery
-// group admit one subscriber at a time ([ErrConsumerBusy]); push
-// consumers with a group and pull consumers admit any number, who share
-// the messages.
-func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscription, error) {
+type subState int
+
+const (
+	active   subState = iota
+	draining          // no more pull requests; deliveries on their way still handed over
+	ended
+)
+
+// Pull requests: how long one waits for messages, and how often
+// JetStream says it still waits. A request silent for lostAfter is
+// taken for lost (a server restarted, a leader moved) and made again.
+const (
+	pullExpiry    = 30 * time.Second
+	pullHeartbeat = 5 * time.Second
+	lostAfter     = 3 * pullHeartbeat
+	maxPullBatch  = 1024
+)
+
+// Subscribe starts reading a consumer for recv. Any number of
+// subscribers may share a consumer (JetStream hands each message to one
+// of them), except a JetStream push consumer without a delivery group,
+// which admits one subscriber at a time ([ErrConsumerBusy]).
+func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions, recv Receiver) (*Subscription, error) {
 	if o.Filter != "" {
 		if err := ValidateSubject(o.Filter, true); err != nil {
 			return nil, err
 		}
 	}
-	rctx, cancel := b.ctx(ctx)
-	ci, err := b.consumerInfo(rctx, o.Stream, o.Consumer)
-	cancel()
+	ci, err := b.subscribable(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFilter(o.Filter, ci); err != nil {
-		return nil, err
-	}
 	cfg := ci.Config
-	push := cfg.DeliverSubject != ""
-	switch {
-	case !push && o.Group != "":
-		return nil, fmt.Errorf("%w: %s is a pull consumer; delivery groups are for push consumers", ErrDeliverGroupMismatch, o.Consumer)
-	case push && o.Group != "" && o.Group != cfg.DeliverGroup:
-		return nil, fmt.Errorf("%w: consumer %s delivers to group %q, not %q", ErrDeliverGroupMismatch, o.Consumer, cfg.DeliverGroup, o.Group)
-	case push && cfg.DeliverGroup == "" && ci.PushBound:
-		return nil, fmt.Errorf("%w: %s", ErrConsumerBusy, o.Consumer)
-	}
-	limit := o.MaxInFlight
-	if limit <= 0 {
-		limit = cfg.MaxAckPending
-	}
-	if limit <= 0 {
-		limit = 1000
-	}
-	ackWait := cfg.AckWait
-	for _, d := range cfg.BackOff {
-		ackWait = max(ackWait, d)
-	}
-	sctx, scancel := context.WithCancel(context.Background())
 	s := &Subscription{
-		b: b, stream: o.Stream, name: o.Consumer, pull: !push, max: limit, ackWait: ackWait,
-		queued: map[uint64]*Delivery{}, inflight: newInflight(),
-		readable: make(chan struct{}, 1), credit: make(chan struct{}, 1), done: make(chan struct{}),
-		cancel: scancel,
+		b: b, key: consumerKey{o.Stream, o.Consumer}, recv: recv,
+		pull: cfg.DeliverSubject == "", ackWait: cfg.AckWait, backoff: cfg.BackOff,
+		batch: maxPullBatch, reqs: map[string]int{}, done: make(chan struct{}),
+		next: "$JS.API.CONSUMER.MSG.NEXT." + o.Stream + "." + o.Consumer,
 	}
-	// Watch acks before anything is delivered.
-	if s.watch, err = b.join(s); err != nil {
-		scancel()
+	if cfg.MaxRequestBatch > 0 {
+		s.batch = min(s.batch, cfg.MaxRequestBatch)
+	}
+	if o.MaxBytes > 0 {
+		s.bytes = max(int64(o.MaxBytes), b.nc.MaxPayload()+64<<10) // a message and its headers fit
+		if cfg.MaxRequestMaxBytes > 0 {
+			s.bytes = min(s.bytes, int64(cfg.MaxRequestMaxBytes))
+		}
+	}
+	if s.ackWait <= 0 {
+		s.ackWait = 30 * time.Second
+	}
+	switch {
+	case !s.pull:
+		s.max = cfg.MaxAckPending // JetStream pushes that many, whatever we ask
+	case o.MaxInFlight > 0:
+		s.max = o.MaxInFlight
+		if cfg.MaxAckPending > 0 {
+			s.max = min(s.max, cfg.MaxAckPending)
+		}
+	case cfg.MaxAckPending > 0:
+		s.max = cfg.MaxAckPending
+	default:
+		s.max = 1000
+	}
+	if s.w, err = b.watch(s.key, s); err != nil {
 		return nil, err
 	}
-	if push {
-		var sub *nats.Subscription
-		if cfg.DeliverGroup != "" {
-			sub, err = b.nc.QueueSubscribe(cfg.DeliverSubject, cfg.DeliverGroup, s.receivePush)
-		} else {
-			sub, err = b.nc.Subscribe(cfg.DeliverSubject, s.receivePush)
-		}
-		if err != nil {
-			s.Close()
-			return nil, classify(err)
-		}
-		s.deliver = sub
-		fctx, fcancel := b.ctx(ctx)
-		err = b.nc.FlushWithContext(fctx) // the server knows of the subscriber before we return
-		fcancel()
-		if err != nil {
-			s.Close()
-			return nil, classify(err)
-		}
+	s.inbox = b.inbox + "." + nats.NewInbox()[len(nats.InboxPrefix):]
+	if s.pull {
+		s.nsub, err = b.d.subscribe(b.nc, s.inbox+".*", "", s.onPull)
 	} else {
-		gctx, gcancel := b.ctx(ctx)
-		cons, err := b.js.Consumer(gctx, o.Stream, o.Consumer)
-		gcancel()
-		if err != nil {
-			s.Close()
-			return nil, classify(err)
-		}
-		s.wg.Add(1)
-		go s.pullLoop(sctx, cons)
+		s.nsub, err = b.d.subscribe(b.nc, cfg.DeliverSubject, cfg.DeliverGroup, s.onPush)
 	}
+	if err == nil && !s.pull {
+		// JetStream pushes once it knows of the subscriber.
+		fctx, cancel := b.ctx(ctx)
+		err = b.nc.FlushWithContext(fctx)
+		cancel()
+	}
+	if err != nil {
+		s.Close()
+		return nil, classify(err)
+	}
+	s.mu.Lock()
+	s.heard = time.Now()
+	s.mu.Unlock()
+	s.refill()
 	return s, nil
 }
+
+// subscribable checks that o names a consumer o may read, and returns it.
+func (b *Bridge) subscribable(ctx context.Context, o SubscribeOptions) (*jetstream.ConsumerInfo, error) {
+	deadline := time.Now().Add(pushReleaseWait)
+	for {
+		rctx, cancel := b.ctx(ctx)
+		ci, err := b.consumerInfo(rctx, o.Stream, o.Consumer)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if err := checkFilter(o.Filter, ci); err != nil {
+			return nil, err
+		}
+		cfg := ci.Config
+		group := cfg.DeliverGroup
+		if cfg.DeliverSubject == "" {
+			group = cfg.Metadata[metaGroup]
+		}
+		switch {
+		case o.Group != "" && group == "":
+			return nil, fmt.Errorf("%w: consumer %s has no delivery group", ErrDeliverGroupMismatch, o.Consumer)
+		case o.Group != "" && o.Group != group:
+			return nil, fmt.Errorf("%w: consumer %s delivers to group %q, not %q", ErrDeliverGroupMismatch, o.Consumer, group, o.Group)
+		case cfg.DeliverSubject != "" && cfg.MaxAckPending <= 0:
+			return nil, fmt.Errorf("%w: push consumer %s has no max ack pending, so nothing bounds what it pushes; set one, or use a consumer made by httpmq",
+				ErrUnboundedConsumer, o.Consumer)
+		case cfg.DeliverSubject != "" && cfg.DeliverGroup == "" && ci.PushBound:
+			// The subscriber before may be leaving: JetStream learns of
+			// it within a round trip. Wait for that, briefly.
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("%w: %s", ErrConsumerBusy, o.Consumer)
+			}
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %s", ErrConsumerBusy, o.Consumer)
+			case <-time.After(pushReleaseWait / 20):
+			}
+			continue
+		}
+		return ci, nil
+	}
+}
+
+// pushReleaseWait bounds how long a subscribe waits for a JetStream push
+// consumer's previous subscriber to be gone.
+const pushReleaseWait = time.Second
 
 // checkFilter accepts a subscriber's subject when it equals or covers the
 // consumer's filters (or the consumer has none).
@@ -187,243 +273,393 @@ func checkFilter(filter string, ci *jetstream.ConsumerInfo) error {
 // MaxInFlight is this subscriber's cap on unacknowledged deliveries.
 func (s *Subscription) MaxInFlight() int { return s.max }
 
-// Pull reports whether the consumer is a pull consumer.
+// Pull reports whether JetStream is pulled from (every consumer httpmq
+// makes) rather than pushing (consumers with a deliver subject, made
+// elsewhere).
 func (s *Subscription) Pull() bool { return s.pull }
 
-// Done is closed when the subscription has ended; Err says why.
+// InFlight is how many deliveries await their ack.
+func (s *Subscription) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
+}
+
+// Done is closed when the subscription has ended.
 func (s *Subscription) Done() <-chan struct{} { return s.done }
 
-// Err is nil while the subscription runs, then why it ended
-// ([ErrSubscriptionClosed] after Close, [ErrConsumerNotFound] when the
-// consumer was deleted, [ErrUnavailable] when the bridge closed).
+// Err is nil while the subscription runs, then why it ended.
 func (s *Subscription) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
 }
 
-// Next returns the next delivery, waiting while none is available or the
-// in-flight cap is reached, until ctx ends or the subscription does.
-func (s *Subscription) Next(ctx context.Context) (*Delivery, error) {
-	for {
-		s.mu.Lock()
-		if s.err != nil {
-			err := s.err
-			s.mu.Unlock()
-			return nil, err
-		}
-		now := time.Now()
-		expired, next := s.inflight.expire(now, nil)
-		var d *Delivery
-		if len(s.queue) > 0 && s.inflight.len() < s.max {
-			d = s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			delete(s.queued, d.StreamSeq)
-			s.inflight.set(d.StreamSeq, now.Add(s.ackWait))
-		}
+// SetPaused stops (true) or resumes asking JetStream for messages, for a
+// subscriber that cannot take more now; requests already made may still
+// bring what they asked for.
+func (s *Subscription) SetPaused(paused bool) {
+	s.mu.Lock()
+	s.paused = paused
+	s.mu.Unlock()
+	if !paused {
+		s.refill()
+	}
+}
+
+// Close ends the subscription. Deliveries already handed over stay the
+// subscriber's to answer (through any instance) until their ack wait
+// ends; a message that crosses the subscriber's departure goes back to
+// JetStream at once. Close is idempotent, and Receiver is not called once
+// it has returned.
+func (s *Subscription) Close() {
+	s.finish(ErrSubscriptionClosed, false)
+}
+
+// Drain ends the subscription like Close, but first hands over whatever
+// JetStream sends for the pull requests already made: it stops asking
+// for more, waits (briefly) until those requests are served or nothing
+// more comes, withdraws the subscriber's interest, and waits until every
+// message on its way has reached the Receiver (a round trip to NATS).
+// All of it is bounded by ctx. Then it closes.
+func (s *Subscription) Drain(ctx context.Context) {
+	s.mu.Lock()
+	if s.state != active {
 		s.mu.Unlock()
-		for _, seq := range expired {
-			s.watch.drop(seq, s)
-		}
-		if len(expired) > 0 {
-			signal(s.credit)
-		}
-		if d != nil {
-			s.watch.hold(d.StreamSeq, s)
-			return d, nil
-		}
-		var timer *time.Timer
-		var expiry <-chan time.Time
-		if !next.IsZero() {
-			timer = time.NewTimer(time.Until(next))
-			expiry = timer.C
-		}
+		s.Close()
+		return
+	}
+	s.state = draining
+	s.served = make(chan struct{})
+	if s.outstanding == 0 {
+		close(s.served)
+	}
+	served := s.served
+	s.mu.Unlock()
+	// Withdrawing interest while a request is open can lose a message
+	// JetStream already chose for it: let open requests be served first.
+	wait, cancel := context.WithTimeout(ctx, drainWait)
+	select {
+	case <-served:
+	case <-wait.Done():
+	}
+	cancel()
+	s.withdraw(ctx)
+	s.Close()
+}
+
+// drainWait bounds how long Drain waits for open pull requests to be
+// served: enough for messages being delivered, not for the request's
+// expiry when there is nothing to deliver.
+const drainWait = 250 * time.Millisecond
+
+// withdraw tells NATS the subscriber is gone and waits until what
+// JetStream sent before it knew has been handled (bounded by ctx).
+func (s *Subscription) withdraw(ctx context.Context) {
+	s.mu.Lock()
+	done := s.withdrawn
+	s.withdrawn = true
+	s.mu.Unlock()
+	if done || s.nsub == nil {
+		return
+	}
+	if err := s.nsub.Drain(); err != nil {
+		return // the connection is gone, and the interest with it
+	}
+	if s.b.nc.FlushWithContext(ctx) != nil {
+		return
+	}
+	// Everything JetStream sent before it learnt of the drain is in the
+	// dispatcher's queue now: wait until it has been handled.
+	handled := make(chan struct{})
+	if s.b.d.after(func() { close(handled) }) {
 		select {
+		case <-handled:
 		case <-ctx.Done():
-		case <-s.done:
-		case <-s.readable:
-		case <-expiry:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
 		}
 	}
 }
 
-// InFlight is how many deliveries await acknowledgement.
-func (s *Subscription) InFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.inflight.len()
-}
+// end ends the subscription because of err, telling the Receiver.
+func (s *Subscription) end(err error) { s.finish(err, true) }
 
-// Close ends the subscription. Messages received but not handed out are
-// returned to JetStream at once; handed-out, unacked ones come again
-// after the ack wait (they may still be acked, through any instance).
-func (s *Subscription) Close() error {
-	s.end(ErrSubscriptionClosed)
-	s.wg.Wait()
-	return nil
-}
-
-func (s *Subscription) end(why error) {
+func (s *Subscription) finish(err error, tell bool) {
 	s.mu.Lock()
-	if s.err != nil {
+	if s.state == ended {
 		s.mu.Unlock()
 		return
 	}
-	s.err = why
-	queue := s.queue
-	s.queue, s.queued = nil, nil
-	s.mu.Unlock()
-	s.cancel()
-	if s.deliver != nil {
-		_ = s.deliver.Unsubscribe() // fails only when the connection is gone, which unsubscribes too
+	s.state = ended
+	s.err = err
+	if s.timer != nil {
+		s.timer.Stop()
 	}
-	if s.watch != nil {
-		s.b.leave(s.watch, s)
+	s.mu.Unlock()
+	if s.w != nil {
+		s.w.leave(s)
 	}
 	close(s.done)
-	for _, d := range queue {
-		_ = s.b.AckAsync(d.AckRequest(Nak)) // best effort: otherwise redelivered after the ack wait
+	if tell {
+		s.recv.Ended(err)
 	}
-}
-
-func signal(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
-// enqueue adds a received message; a redelivery of a message still
-// queued replaces it.
-func (s *Subscription) enqueue(d *Delivery) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return false
-	}
-	if old, ok := s.queued[d.StreamSeq]; ok {
-		*old = *d
-		return true
-	}
-	s.inflight.remove(d.StreamSeq) // redelivered: the old delivery expired
-	s.queue = append(s.queue, d)
-	s.queued[d.StreamSeq] = d
-	signal(s.readable)
-	return true
-}
-
-// acked releases the credit of an acknowledged delivery, or restarts its
-// ack wait for an in-progress ack.
-func (s *Subscription) acked(seq uint64, progress bool) {
-	s.mu.Lock()
-	if !s.inflight.has(seq) {
-		s.mu.Unlock()
+	if s.nsub == nil {
 		return
 	}
-	if progress {
-		s.inflight.set(seq, time.Now().Add(s.ackWait))
-		s.mu.Unlock()
-		return
-	}
-	s.inflight.remove(seq)
+	// Messages on their way arrive after this and go back to JetStream;
+	// then the dispatcher forgets the subscription.
+	s.b.wg.Add(1)
+	go func() {
+		defer s.b.wg.Done()
+		ctx, cancel := s.b.ctx(context.Background())
+		s.withdraw(ctx)
+		cancel()
+		if !s.b.d.after(func() { s.b.d.forget(s.nsub) }) {
+			s.b.d.forget(s.nsub)
+		}
+	}()
+}
+
+// released returns n credits (acks, expired ack waits).
+func (s *Subscription) released(n int) {
+	s.mu.Lock()
+	s.inflight = max(0, s.inflight-n)
 	s.mu.Unlock()
-	signal(s.readable)
-	signal(s.credit)
+	s.refill()
 }
 
-func (s *Subscription) receivePush(m *nats.Msg) {
-	if m.Header.Get("Status") != "" {
-		// Idle heartbeat or flow control request of a push consumer.
-		if m.Reply != "" {
+// refill asks JetStream for as many messages as the subscriber has room
+// for, when that is worth a request: when nothing is asked for yet, or
+// when half the credit is free (a request per ack would double the
+// messages each ack costs).
+func (s *Subscription) refill() {
+	s.mu.Lock()
+	if !s.pull || s.state != active || s.paused || time.Now().Before(s.retryAt) {
+		s.mu.Unlock()
+		return
+	}
+	free := s.max - s.inflight - s.outstanding
+	if free <= 0 || (s.outstanding > 0 && free < max(1, s.max/2)) {
+		s.mu.Unlock()
+		return
+	}
+	n := min(free, s.batch)
+	s.nreq++
+	reply := fmt.Sprintf("%s.%d", s.inbox, s.nreq)
+	if s.outstanding == 0 {
+		s.heard = time.Now() // silence is counted from the first request
+	}
+	s.reqs[reply] = n
+	s.outstanding += n
+	s.armLocked()
+	s.mu.Unlock()
+	body := fmt.Appendf(nil, `{"batch":%d,"expires":%d,"idle_heartbeat":%d`, n, pullExpiry, pullHeartbeat)
+	if s.bytes > 0 {
+		body = fmt.Appendf(body, `,"max_bytes":%d`, s.bytes)
+	}
+	body = append(body, '}')
+	if err := s.b.nc.PublishRequest(s.next, reply, body); err != nil {
+		s.requestDone(reply, -1)
+		s.backOff()
+	}
+}
+
+// requestDone forgets a pull request that brought nothing, or, with
+// left ≥ 0, that will bring no more than it did: left is how many of its
+// messages it did not bring.
+func (s *Subscription) requestDone(reply string, left int) {
+	s.mu.Lock()
+	if n, ok := s.reqs[reply]; ok {
+		if left < 0 {
+			left = n
+		}
+		s.outstanding = max(0, s.outstanding-left)
+		delete(s.reqs, reply)
+		if s.outstanding == 0 {
+			s.settledLocked()
+		}
+	}
+	s.mu.Unlock()
+}
+
+// settledLocked tells a Drain waiting for open requests that none is
+// left. s.mu must be held.
+func (s *Subscription) settledLocked() {
+	if s.served != nil {
+		select {
+		case <-s.served:
+		default:
+			close(s.served)
+		}
+	}
+}
+
+// backOff delays the next pull request after a refusal.
+func (s *Subscription) backOff() {
+	s.mu.Lock()
+	s.retryAt = time.Now().Add(time.Second)
+	s.armLocked()
+	s.mu.Unlock()
+}
+
+// lost forgets every pull request (the connection was re-established, or
+// JetStream went silent) and asks again.
+func (s *Subscription) lost() {
+	s.mu.Lock()
+	clear(s.reqs)
+	s.outstanding = 0
+	s.settledLocked()
+	s.mu.Unlock()
+	s.refill()
+}
+
+// armLocked sets the timer for the next check: the silence of pending
+// pull requests, or the end of a back-off. s.mu must be held.
+func (s *Subscription) armLocked() {
+	if s.state == ended {
+		return
+	}
+	var at time.Time
+	if s.outstanding > 0 {
+		at = s.heard.Add(lostAfter)
+	}
+	if s.retryAt.After(time.Now()) && (at.IsZero() || s.retryAt.Before(at)) {
+		at = s.retryAt
+	}
+	if at.IsZero() {
+		return
+	}
+	d := max(time.Until(at), time.Millisecond)
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.check)
+	} else {
+		s.timer.Reset(d)
+	}
+}
+
+func (s *Subscription) check() {
+	s.mu.Lock()
+	silent := s.outstanding > 0 && time.Since(s.heard) >= lostAfter
+	s.armLocked()
+	s.mu.Unlock()
+	if silent {
+		s.b.log.Debug("pull requests silent; asking again", "stream", s.key.stream, "consumer", s.key.consumer)
+		s.lost()
+		return
+	}
+	s.refill()
+}
+
+// onPull handles what JetStream sends to the subscriber's pull requests.
+func (s *Subscription) onPull(m *nats.Msg) {
+	if m.Reply == "" && len(m.Data) == 0 && m.Header.Get("Status") != "" {
+		s.onStatus(m)
+		return
+	}
+	// JetStream serves a subscriber's requests round robin and a message
+	// does not say which one it answers: count the total.
+	s.mu.Lock()
+	s.heard = time.Now()
+	s.outstanding = max(0, s.outstanding-1)
+	if s.outstanding == 0 {
+		clear(s.reqs) // all served
+		s.settledLocked()
+	}
+	s.mu.Unlock()
+	s.receive(m)
+}
+
+// onStatus handles a pull request's status message.
+func (s *Subscription) onStatus(m *nats.Msg) {
+	code, desc := m.Header.Get("Status"), strings.ToLower(m.Header.Get("Description"))
+	s.mu.Lock()
+	s.heard = time.Now()
+	s.mu.Unlock()
+	switch {
+	case code == "100": // idle heartbeat: the request still waits
+		return
+	case (code == "408" || code == "409") && m.Header.Get("Nats-Pending-Messages") != "":
+		// Expired, or its max bytes reached: it says how many it did not bring.
+		left, err := strconv.Atoi(m.Header.Get("Nats-Pending-Messages"))
+		if err != nil {
+			s.lost()
+			return
+		}
+		s.requestDone(m.Subject, left)
+	case code == "409" && strings.Contains(desc, "consumer deleted"):
+		s.end(fmt.Errorf("%w: %s on stream %s", ErrConsumerNotFound, s.key.consumer, s.key.stream))
+		return
+	case code == "409" && strings.Contains(desc, "leadership change"):
+		s.lost() // how much each request brought is unknown: ask afresh
+		return
+	case code == "409" && strings.Contains(desc, "push based"):
+		s.end(fmt.Errorf("%w: %s became a push consumer", ErrInvalidConfig, s.key.consumer))
+		return
+	default: // exceeded max waiting, a refusal we did not expect: wait a little
+		s.b.log.Debug("pull request refused", "stream", s.key.stream, "consumer", s.key.consumer,
+			"status", code, "description", desc)
+		s.requestDone(m.Subject, -1)
+		s.backOff()
+	}
+	s.refill()
+}
+
+// onPush handles what a JetStream push consumer sends.
+func (s *Subscription) onPush(m *nats.Msg) {
+	if len(m.Data) == 0 && m.Header.Get("Status") == "100" {
+		if m.Reply != "" { // flow control: JetStream waits for this answer
 			_ = m.Respond(nil)
 		}
 		return
 	}
+	s.receive(m)
+}
+
+// receive hands a delivery to the subscriber, or, once it left, back to
+// JetStream.
+func (s *Subscription) receive(m *nats.Msg) {
 	md, err := m.Metadata()
 	if err != nil {
 		return // not a JetStream delivery
 	}
 	d := &Delivery{
-		Stream: s.stream, Consumer: s.name, Subject: m.Subject,
+		Stream: s.key.stream, Consumer: s.key.consumer, Subject: m.Subject,
 		StreamSeq: md.Sequence.Stream, ConsumerSeq: md.Sequence.Consumer,
 		Deliveries: md.NumDelivered, Pending: md.NumPending, Time: md.Timestamp,
 		Header: m.Header, Data: m.Data,
 	}
-	if !s.enqueue(d) {
-		_ = m.Nak()
+	s.mu.Lock()
+	if s.state == ended {
+		s.crossed++
+		s.mu.Unlock()
+		_ = s.b.nc.Publish(m.Reply, []byte("-NAK")) // again, at once, to someone else
+		return
 	}
+	s.mu.Unlock()
+	prev := s.w.hold(s, d, m.Reply, s.ackWaitFor(d.Deliveries))
+	s.mu.Lock()
+	if prev != s { // a redelivery of a message this subscriber held is not more credit
+		s.inflight++
+	}
+	s.mu.Unlock()
+	if prev != nil && prev != s {
+		prev.released(1)
+	}
+	s.recv.Deliver(d)
 }
 
-// pullLoop fetches as many messages as there is credit for.
-func (s *Subscription) pullLoop(ctx context.Context, cons jetstream.Consumer) {
-	defer s.wg.Done()
-	backoff := 50 * time.Millisecond
-	// Pull when half the credit is free (or all of it is), not on every
-	// single ack: a pull request is a round trip, and one per message
-	// would pace a busy subscriber by it.
-	threshold := max(1, s.max/2)
-	for {
-		s.mu.Lock()
-		held := s.inflight.len() + len(s.queue)
-		s.mu.Unlock()
-		free := s.max - held
-		if free <= 0 || (free < threshold && held > 0) {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.credit:
-				continue
-			}
-		}
-		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		batch, err := cons.Fetch(min(free, 512), jetstream.FetchContext(fctx), jetstream.FetchHeartbeat(5*time.Second))
-		if err == nil {
-			for m := range batch.Messages() {
-				md, merr := m.Metadata()
-				if merr != nil {
-					continue
-				}
-				d := &Delivery{
-					Stream: s.stream, Consumer: s.name, Subject: m.Subject(),
-					StreamSeq: md.Sequence.Stream, ConsumerSeq: md.Sequence.Consumer,
-					Deliveries: md.NumDelivered, Pending: md.NumPending, Time: md.Timestamp,
-					Header: m.Headers(), Data: m.Data(),
-				}
-				if !s.enqueue(d) {
-					_ = m.Nak()
-				}
-			}
-			err = batch.Error()
-		}
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-			backoff = 50 * time.Millisecond
-			continue
-		}
-		if err = classify(err); errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
-			s.end(err)
-			return
-		}
-		if errClosed(err) {
-			s.end(fmt.Errorf("%w: connection closed", ErrUnavailable))
-			return
-		}
-		s.b.log.Debug("pull failed; retrying", "stream", s.stream, "consumer", s.name, "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
+// ackWaitFor is the ack wait of a message's dc-th delivery.
+func (s *Subscription) ackWaitFor(dc uint64) time.Duration {
+	if len(s.backoff) == 0 {
+		return s.ackWait
 	}
+	i := min(int(max(dc, 1))-1, len(s.backoff)-1)
+	return s.backoff[i]
+}
+
+// Crossed counts deliveries that arrived after the subscriber left and
+// went back to JetStream.
+func (s *Subscription) Crossed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.crossed
 }

@@ -1,9 +1,7 @@
 package bridge
 
 import (
-	"context"
-	"errors"
-	"fmt"
+	"container/heap"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,207 +13,367 @@ import (
 // consumerKey names a consumer.
 type consumerKey struct{ stream, consumer string }
 
-// consumerWatch is what one bridge shares among all its subscriptions to
-// one consumer: a single observer of the consumer's ack subjects (acks
-// from anywhere release the credit of whichever subscription holds the
-// message) and membership in the periodic check that the consumer still
-// exists. Sharing keeps the cost of an ack constant however many
-// subscribers a consumer has.
+// watchGrace is how long a bridge keeps watching a consumer after its
+// last local subscriber left or its last ack passed through: long enough
+// for the acks of deliveries still in clients' hands to be judged
+// exactly.
+const watchGrace = 2 * time.Minute
+
+// expiryMargin is how long after its ack wait a delivery still counts
+// against its subscriber. JetStream delivers an unacked message again
+// when its own timer finds it expired, a little after the ack wait; a
+// credit returned before then could bring a new message while JetStream
+// still counts the old one as the subscriber's.
+func expiryMargin(ackWait time.Duration) time.Duration {
+	return max(ackWait/10, 50*time.Millisecond)
+}
+
+// ackLogSize bounds the acks a watch remembers per consumer.
+const ackLogSize = 1 << 16
+
+// consumerWatch is the bridge's ledger for one consumer: the deliveries
+// handed to clients through this instance that await their ack (with the
+// consumer sequence of their current delivery and its ack deadline), and
+// the recent acks seen on the consumer, made through any instance or
+// straight to NATS. It is what lets an ack be answered truthfully
+// ([Bridge.Ack]) and what returns credit to subscriptions.
+//
+// A watch observes the consumer's ack subjects (one NATS subscription per
+// consumer per instance, however many subscribers), learns of the
+// consumer's or stream's deletion from JetStream's advisories, and
+// answers other instances' questions about deliveries it holds (see
+// ackquery.go).
 type consumerWatch struct {
+	b    *Bridge
 	key  consumerKey
 	subs []*nats.Subscription
 
 	mu      sync.Mutex
 	members map[*Subscription]struct{}
-	holders map[uint64]*Subscription // stream sequence → subscription it is in flight with
+	held    map[uint64]*holding // by stream sequence
+	dues    dueHeap             // ack deadlines of held, lazily pruned
+	log     ackLog
+	timer   *time.Timer // next ack deadline, or the end of the grace period
+	idle    time.Time   // no members since; zero while there are members
+	gone    bool        // removed from the bridge
 }
 
-// watchers is a bridge's registry of consumer watches and the goroutine
-// that checks their consumers.
-type watchers struct {
-	mu      sync.Mutex
-	watches map[consumerKey]*consumerWatch
-	stop    context.CancelFunc // of the checker; nil while none runs
-	wg      sync.WaitGroup     // the checker
+// holding is one delivery awaiting its ack.
+type holding struct {
+	sub      *Subscription // nil once the subscriber left
+	dseq     uint64        // consumer sequence of the current delivery
+	dc       uint64        // its delivery count
+	reply    string        // its ack subject, as JetStream sent it
+	wait     time.Duration // its ack wait
+	deadline time.Time     // when JetStream may deliver it again
 }
 
-// join adds s to the watch of its consumer, creating it when s is the
-// first subscriber.
-func (b *Bridge) join(s *Subscription) (*consumerWatch, error) {
-	key := consumerKey{s.stream, s.name}
-	b.w.mu.Lock()
-	defer b.w.mu.Unlock()
-	if b.w.watches == nil {
-		b.w.watches = map[consumerKey]*consumerWatch{}
-	}
-	w := b.w.watches[key]
+// watch returns the bridge's watch of key, creating it (and its NATS
+// subscriptions) when there is none. With member set, member joins it.
+func (b *Bridge) watch(key consumerKey, member *Subscription) (*consumerWatch, error) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	w := b.watches[key]
 	if w == nil {
-		w = &consumerWatch{key: key, members: map[*Subscription]struct{}{}, holders: map[uint64]*Subscription{}}
-		// Both ack subject formats: v1 $JS.ACK.<stream>.<consumer>.… and
-		// v2 $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.….
-		for _, subj := range []string{
-			"$JS.ACK." + key.stream + "." + key.consumer + ".>",
-			"$JS.ACK.*.*." + key.stream + "." + key.consumer + ".>",
-		} {
-			sub, err := b.nc.Subscribe(subj, w.observe)
-			if err != nil {
-				w.unsubscribe()
-				return nil, classify(err)
-			}
-			w.subs = append(w.subs, sub)
+		w = &consumerWatch{b: b, key: key, members: map[*Subscription]struct{}{}, held: map[uint64]*holding{},
+			log: newAckLog(ackLogSize)}
+		if err := w.subscribe(); err != nil {
+			return nil, err
 		}
-		b.w.watches[key] = w
+		b.watches[key] = w
 	}
 	w.mu.Lock()
-	w.members[s] = struct{}{}
-	w.mu.Unlock()
-	if b.w.stop == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		b.w.stop = cancel
-		b.w.wg.Add(1)
-		go b.checkConsumers(ctx)
+	if member != nil {
+		w.members[member] = struct{}{}
+		w.idle = time.Time{}
+	} else if len(w.members) == 0 {
+		w.idle = time.Now() // an ack through this instance renews the grace period
 	}
+	w.rearm()
+	w.mu.Unlock()
 	return w, nil
 }
 
-// leave removes s from its watch; the last one out removes the watch,
-// and the checker stops when no watch is left.
-func (b *Bridge) leave(w *consumerWatch, s *Subscription) {
-	b.w.mu.Lock()
-	w.mu.Lock()
-	delete(w.members, s)
-	for seq, h := range w.holders {
-		if h == s {
-			delete(w.holders, seq)
-		}
-	}
-	empty := len(w.members) == 0
-	w.mu.Unlock()
-	if empty && b.w.watches[w.key] == w {
-		delete(b.w.watches, w.key)
-		w.unsubscribe()
-		if len(b.w.watches) == 0 && b.w.stop != nil {
-			b.w.stop()
-			b.w.stop = nil
-		}
-	}
-	b.w.mu.Unlock()
+// lookup returns the watch of key, if the bridge has one.
+func (b *Bridge) lookup(key consumerKey) *consumerWatch {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	return b.watches[key]
 }
 
-// stopWatching stops the checker and waits for it (Bridge.Close).
-func (b *Bridge) stopWatching() {
-	b.w.mu.Lock()
-	if b.w.stop != nil {
-		b.w.stop()
-		b.w.stop = nil
+// subscribe starts observing the consumer.
+func (w *consumerWatch) subscribe() error {
+	s, c := w.key.stream, w.key.consumer
+	subjects := []struct {
+		subject string
+		h       func(*nats.Msg)
+	}{
+		// Both ack subject formats: v1 $JS.ACK.<stream>.<consumer>.… and
+		// v2 $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.….
+		{"$JS.ACK." + s + "." + c + ".>", w.observe},
+		{"$JS.ACK.*.*." + s + "." + c + ".>", w.observe},
+		{"$JS.EVENT.ADVISORY.CONSUMER.DELETED." + s + "." + c, w.deleted(ErrConsumerNotFound)},
+		{"$JS.EVENT.ADVISORY.STREAM.DELETED." + s, w.deleted(ErrStreamNotFound)},
+		{ackQuerySubject(w.key), w.answer},
 	}
-	b.w.mu.Unlock()
-	b.w.wg.Wait()
+	for _, x := range subjects {
+		sub, err := w.b.d.subscribe(w.b.nc, x.subject, "", x.h)
+		if err != nil {
+			w.unsubscribe()
+			return classify(err)
+		}
+		w.subs = append(w.subs, sub)
+	}
+	return nil
 }
 
 func (w *consumerWatch) unsubscribe() {
 	for _, sub := range w.subs {
+		w.b.d.forget(sub)
 		_ = sub.Unsubscribe() // fails only when the connection is gone, which unsubscribes too
 	}
+	w.subs = nil
 }
 
-// hold records that seq is in flight with s.
-func (w *consumerWatch) hold(seq uint64, s *Subscription) {
+// leave removes s; holdings it has stay until acked or expired, so that
+// late acks are still judged.
+func (w *consumerWatch) leave(s *Subscription) {
 	w.mu.Lock()
-	w.holders[seq] = s
-	w.mu.Unlock()
-}
-
-// drop forgets seq, if s still holds it.
-func (w *consumerWatch) drop(seq uint64, s *Subscription) {
-	w.mu.Lock()
-	if w.holders[seq] == s {
-		delete(w.holders, seq)
+	delete(w.members, s)
+	for _, h := range w.held {
+		if h.sub == s {
+			h.sub = nil
+		}
 	}
+	if len(w.members) == 0 {
+		w.idle = time.Now()
+	}
+	w.rearm()
 	w.mu.Unlock()
 }
 
-// observe releases the credit of the subscription holding an acked
-// message, or extends its deadline for an in-progress ack.
+// hold records d as in flight with s (replacing an earlier delivery of
+// the same message) and returns the subscription that held the earlier
+// delivery, s itself included; nil when none did.
+func (w *consumerWatch) hold(s *Subscription, d *Delivery, reply string, ackWait time.Duration) (previous *Subscription) {
+	nh := &holding{sub: s, dseq: d.ConsumerSeq, dc: d.Deliveries, reply: reply, wait: ackWait,
+		deadline: time.Now().Add(ackWait + expiryMargin(ackWait))}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h := w.held[d.StreamSeq]; h != nil {
+		previous = h.sub
+	}
+	w.held[d.StreamSeq] = nh
+	w.due(d.StreamSeq, nh.deadline)
+	return previous
+}
+
+// due schedules seq's ack deadline. w.mu must be held.
+func (w *consumerWatch) due(seq uint64, at time.Time) {
+	heap.Push(&w.dues, due{seq: seq, at: at})
+	if len(w.dues) > 4*len(w.held)+64 { // mostly stale entries: rebuild
+		w.dues = w.dues[:0]
+		for seq, h := range w.held {
+			w.dues = append(w.dues, due{seq: seq, at: h.deadline})
+		}
+		heap.Init(&w.dues)
+	}
+	w.rearm()
+}
+
+// resolve records that the delivery (seq, dseq) was acknowledged with
+// kind, releasing its holding. It returns the subscription whose credit
+// it frees, if any.
+func (w *consumerWatch) resolve(seq, dseq uint64, kind AckKind) *Subscription {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	// JetStream matches acks by stream sequence, whatever delivery they
+	// name: so does the ledger.
+	h := w.held[seq]
+	if kind == InProgress {
+		if h != nil {
+			h.deadline = time.Now().Add(h.wait + expiryMargin(h.wait))
+			w.due(seq, h.deadline)
+		}
+		return nil
+	}
+	w.log.add(seq, ackRecord{dseq: dseq, kind: kind})
+	if h == nil {
+		return nil
+	}
+	delete(w.held, seq)
+	return h.sub
+}
+
+// observe handles an ack seen on the consumer's ack subjects.
 func (w *consumerWatch) observe(m *nats.Msg) {
-	seq, ok := ackedSeq(m.Subject)
+	seq, dseq, ok := ackSeqs(m.Subject)
 	if !ok {
 		return
 	}
-	progress := strings.HasPrefix(string(m.Data), "+WPI")
-	w.mu.Lock()
-	s := w.holders[seq]
-	if s != nil && !progress {
-		delete(w.holders, seq)
-	}
-	w.mu.Unlock()
-	if s != nil {
-		s.acked(seq, progress)
+	if s := w.resolve(seq, dseq, kindOf(m.Data)); s != nil {
+		s.released(1)
 	}
 }
 
-// ackedSeq reads the stream sequence from an ack subject (v1:
-// $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.…; v2 has two more tokens
-// before the stream).
-func ackedSeq(subject string) (uint64, bool) {
+// deleted returns the advisory handler that ends every member with why.
+func (w *consumerWatch) deleted(why error) func(*nats.Msg) {
+	return func(*nats.Msg) {
+		w.mu.Lock()
+		members := make([]*Subscription, 0, len(w.members))
+		for s := range w.members {
+			members = append(members, s)
+		}
+		w.mu.Unlock()
+		for _, s := range members {
+			s.end(why)
+		}
+	}
+}
+
+// rearm sets the timer for the next ack deadline, or for the end of the
+// grace period of an idle watch. w.mu must be held.
+func (w *consumerWatch) rearm() {
+	if w.gone {
+		return
+	}
+	next := time.Time{}
+	if len(w.dues) > 0 {
+		next = w.dues[0].at
+	}
+	if !w.idle.IsZero() && len(w.held) == 0 {
+		if end := w.idle.Add(watchGrace); next.IsZero() || end.Before(next) {
+			next = end
+		}
+	}
+	if next.IsZero() {
+		return
+	}
+	d := max(time.Until(next), time.Millisecond)
+	if w.timer == nil {
+		w.timer = time.AfterFunc(d, w.tick)
+	} else {
+		w.timer.Reset(d)
+	}
+}
+
+// tick expires deliveries whose ack deadline passed (JetStream delivers
+// them again: their credit returns to their subscription), and removes a
+// watch idle for the grace period.
+func (w *consumerWatch) tick() {
+	now := time.Now()
+	freed := map[*Subscription]int{}
+	w.mu.Lock()
+	for len(w.dues) > 0 && !w.dues[0].at.After(now) {
+		d := heap.Pop(&w.dues).(due)
+		h := w.held[d.seq]
+		if h == nil || !h.deadline.Equal(d.at) {
+			continue // acked, extended or delivered again since
+		}
+		delete(w.held, d.seq)
+		w.log.add(d.seq, ackRecord{dseq: h.dseq, kind: expired})
+		if h.sub != nil {
+			freed[h.sub]++
+		}
+	}
+	retire := !w.idle.IsZero() && len(w.members) == 0 && !now.Before(w.idle.Add(watchGrace))
+	if !retire {
+		w.rearm()
+	}
+	w.mu.Unlock()
+	for s, n := range freed {
+		s.released(n)
+	}
+	if retire {
+		w.b.retire(w)
+	}
+}
+
+// retire removes an idle watch from the bridge.
+func (b *Bridge) retire(w *consumerWatch) {
+	b.wmu.Lock()
+	w.mu.Lock()
+	if len(w.members) > 0 || w.idle.IsZero() || time.Since(w.idle) < watchGrace {
+		w.mu.Unlock()
+		b.wmu.Unlock()
+		return // joined again meanwhile
+	}
+	w.gone = true
+	if b.watches[w.key] == w {
+		delete(b.watches, w.key)
+	}
+	w.mu.Unlock()
+	b.wmu.Unlock()
+	w.unsubscribe()
+}
+
+// stop ends a watch at bridge close.
+func (w *consumerWatch) stop() {
+	w.mu.Lock()
+	w.gone = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.mu.Unlock()
+}
+
+// ackSeqs reads the stream and consumer sequences from an ack subject
+// (v1: $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>; v2
+// has two more tokens before the stream and may have one after).
+func ackSeqs(subject string) (sseq, dseq uint64, ok bool) {
 	tokens := strings.Split(subject, ".")
 	off := 4
 	if len(tokens) >= 11 {
 		off = 6
 	}
 	if len(tokens) < off+3 {
-		return 0, false
+		return 0, 0, false
 	}
-	seq, err := strconv.ParseUint(tokens[off+1], 10, 64)
-	return seq, err == nil
+	sseq, err1 := strconv.ParseUint(tokens[off+1], 10, 64)
+	dseq, err2 := strconv.ParseUint(tokens[off+2], 10, 64)
+	return sseq, dseq, err1 == nil && err2 == nil
 }
 
-// consumerCheckInterval is how often the bridge verifies that consumers
-// with subscribers still exist (push consumers give no other sign).
-const consumerCheckInterval = 5 * time.Second
-
-// checkConsumers ends the subscriptions of consumers that were deleted,
-// and all of them when the connection is closed.
-func (b *Bridge) checkConsumers(ctx context.Context) {
-	defer b.w.wg.Done()
-	t := time.NewTicker(consumerCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		b.w.mu.Lock()
-		watches := make([]*consumerWatch, 0, len(b.w.watches))
-		for _, w := range b.w.watches {
-			watches = append(watches, w)
-		}
-		b.w.mu.Unlock()
-		for _, w := range watches {
-			var why error
-			if b.nc.IsClosed() {
-				why = fmt.Errorf("%w: connection closed", ErrUnavailable)
-			} else {
-				rctx, cancel := b.ctx(ctx)
-				_, err := b.consumerInfo(rctx, w.key.stream, w.key.consumer)
-				cancel()
-				if errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
-					why = err
-				}
-			}
-			if why == nil {
-				continue
-			}
-			w.mu.Lock()
-			members := make([]*Subscription, 0, len(w.members))
-			for s := range w.members {
-				members = append(members, s)
-			}
-			w.mu.Unlock()
-			for _, s := range members {
-				s.end(why)
-			}
-		}
+// kindOf reads the kind of an ack from its body.
+func kindOf(body []byte) AckKind {
+	b := string(body)
+	switch {
+	case strings.HasPrefix(b, "-NAK"):
+		return Nak
+	case strings.HasPrefix(b, "+TERM"):
+		return Term
+	case strings.HasPrefix(b, "+WPI"):
+		return InProgress
 	}
+	return Ack // "", "+ACK", "+OK", "+NXT"
+}
+
+// due is an ack deadline in a watch's heap.
+type due struct {
+	seq uint64
+	at  time.Time
+}
+
+type dueHeap []due
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(due)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// replyOf is the ack subject JetStream gave the delivery a names, if the
+// watch holds it.
+func (w *consumerWatch) replyOf(a AckRequest) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if h := w.held[a.StreamSeq]; h != nil && h.dseq == a.ConsumerSeq {
+		return h.reply
+	}
+	return ""
 }

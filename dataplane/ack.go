@@ -8,6 +8,7 @@ import (
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/internal/metrics"
 	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
@@ -26,11 +27,14 @@ var ackKinds = map[string]bridge.AckKind{
 }
 
 // ack handles POST /v1/data/stream/:stream/consumer/:consumer/{ack,nak,term,progress}:
-// it answers success only once JetStream confirmed the acknowledgement.
+// it answers success only once JetStream recorded the acknowledgement
+// ("duplicate": true when this same delivery had been answered so
+// already: a retry), and an error for one that would not count.
 func (h *Handler) ack(route string) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		stream, consumer := ps.ByName("stream"), ps.ByName("consumer")
 		if err := h.gate.Check(r.Context(), auth.Action{Kind: auth.Ack, Stream: stream, Consumer: consumer}); err != nil {
+			h.metrics.Acked(metrics.REST, ackMetricKind(route), 0, false, err)
 			httpx.WriteError(w, r, err)
 			return
 		}
@@ -44,12 +48,30 @@ func (h *Handler) ack(route string) httprouter.Handle {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		if err := h.b.Ack(r.Context(), req); err != nil {
+		start := time.Now()
+		res, err := h.b.Ack(r.Context(), req)
+		h.metrics.Acked(metrics.REST, ackMetricKind(req.Kind.String()), time.Since(start), res.Duplicate, err)
+		if err != nil {
 			httpx.WriteError(w, r, err)
+			return
+		}
+		if res.Duplicate {
+			httpx.OK(w, r, struct {
+				Duplicate bool `json:"duplicate"`
+			}{true})
 			return
 		}
 		httpx.OK(w, r, nil)
 	}
+}
+
+// ackMetricKind is the metrics label of an ack kind or route: ack, nak,
+// term or progress.
+func ackMetricKind(kind string) string {
+	if kind == "in_progress" {
+		return "progress"
+	}
+	return kind
 }
 
 // ackRequest checks the body against the route and builds the request.

@@ -141,7 +141,10 @@ func TestAckErrors(t *testing.T) {
 	// None of those touched the message.
 	srv.ackOK(t, d)
 	a := srv.ack(t, "ack", "S", "c", seq)
-	assert.Equal(t, protocol.CodeAckNotPending, a.code())
+	assert.Equal(t, http.StatusOK, a.Status, "%+v", a.Error)
+	assert.True(t, a.Duplicate, "the same ack again is a retry")
+	a = srv.ack(t, "nak", "S", "c", seq)
+	assert.Equal(t, protocol.CodeAckNotPending, a.code(), "a nak after the ack does not count")
 }
 
 // TestRoutes: health, unknown routes and wrong methods answer JSON.

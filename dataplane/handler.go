@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
 	"github.com/httpmq/httpmq/internal/metrics"
-	"github.com/httpmq/httpmq/protocol"
+	"github.com/httpmq/httpmq/session"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -27,10 +26,9 @@ const (
 // Bridge is what the dataplane needs of JetStream; *bridge.Bridge
 // implements it.
 type Bridge interface {
+	session.Broker
 	Publish(ctx context.Context, m bridge.Message) (bridge.PubAck, error)
 	MaxPayload() int64
-	Subscribe(ctx context.Context, o bridge.SubscribeOptions) (*bridge.Subscription, error)
-	Ack(ctx context.Context, a bridge.AckRequest) error
 	Ready(ctx context.Context) error
 }
 
@@ -47,16 +45,16 @@ type Options struct {
 	// Logger receives the access log and internal errors. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Clients hosts the subscription streams, which are clients of the
+	// same machinery as WebSocket sessions (flow control, slow-client
+	// policy, credential expiry, shutdown). Share the server's session
+	// handler here; nil makes one of its own with Bridge, Gate and
+	// Logger and default limits.
+	Clients *session.Handler
 	// Heartbeat is how long a subscription stream may stay silent before
 	// the server writes a heartbeat. Default [DefaultHeartbeat]; negative
 	// disables heartbeats.
 	Heartbeat time.Duration
-	// WriteTimeout bounds each write to a subscriber: a client that reads
-	// nothing for this long is dropped (its unacked messages are
-	// redelivered after the ack wait). It replaces the server's own
-	// WriteTimeout for subscription streams, which would otherwise cut
-	// every stream at a fixed age. Default [DefaultWriteTimeout].
-	WriteTimeout time.Duration
 	// MaxBodyBytes bounds a publish request body; a larger one answers 413
 	// body_too_large. Default: what NATS's max payload needs in the
 	// body's encoding, a larger body answering 413 payload_too_large.
@@ -72,38 +70,33 @@ type Options struct {
 
 // Handler is the REST dataplane. It is safe for concurrent use.
 type Handler struct {
-	b            Bridge
-	gate         *auth.Gate
-	log          *slog.Logger
-	heartbeat    time.Duration
-	writeTimeout time.Duration
-	maxBody      int64
-	maxInFlight  int
-	metrics      *metrics.Metrics
-	http         http.Handler
-
-	mu      sync.Mutex
-	closed  bool
-	streams map[*stream]struct{}
+	b           Bridge
+	gate        *auth.Gate
+	log         *slog.Logger
+	clients     *session.Handler
+	heartbeat   time.Duration
+	maxBody     int64
+	maxInFlight int
+	metrics     *metrics.Metrics
+	http        http.Handler
 }
 
 // New returns the dataplane handler, with the request-id, access-log and
 // identity middleware of internal/httpx already applied.
 func New(opts Options) *Handler {
 	h := &Handler{
-		b: opts.Bridge, gate: opts.Gate, log: opts.Logger,
-		heartbeat: opts.Heartbeat, writeTimeout: opts.WriteTimeout,
-		maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight, metrics: opts.Metrics,
-		streams: map[*stream]struct{}{},
+		b: opts.Bridge, gate: opts.Gate, log: opts.Logger, clients: opts.Clients,
+		heartbeat: opts.Heartbeat, maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight,
+		metrics: opts.Metrics,
 	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.clients == nil {
+		h.clients = session.New(session.Options{Broker: opts.Bridge, Gate: opts.Gate, Logger: h.log})
+	}
 	if h.heartbeat == 0 {
 		h.heartbeat = DefaultHeartbeat
-	}
-	if h.writeTimeout <= 0 {
-		h.writeTimeout = DefaultWriteTimeout
 	}
 	if h.maxInFlight <= 0 {
 		h.maxInFlight = DefaultMaxInFlight
@@ -133,34 +126,15 @@ func New(opts Options) *Handler {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.http.ServeHTTP(w, r) }
 
-// errShuttingDown ends subscription streams at shutdown.
-var errShuttingDown = httpx.NewError(protocol.CodeShuttingDown, "the server is shutting down",
-	"subscribe again, to another instance if need be; unacked messages are redelivered after the ack wait")
-
-// errCredentialsExpired ends a subscription stream when the credentials
-// it was opened with expire ([auth.Identity.Expires]).
-var errCredentialsExpired = httpx.NewError(protocol.CodeUnauthorized, "credentials expired",
-	"subscribe again with fresh credentials; unacked messages are redelivered after the ack wait")
-
-// Shutdown ends every subscription stream with a final shutting_down line
-// and refuses new subscriptions with 503. It returns once every stream
-// has ended, or with ctx's error when ctx ends first. Publishes and acks
-// keep working: http.Server.Shutdown takes care of those.
+// Shutdown ends every subscription stream with a final shutting_down
+// object and refuses new subscriptions with 503 (and, when the session
+// handler is shared, does the same to WebSocket sessions). It returns
+// once every stream has ended, or with ctx's error when ctx ends first.
+// Publishes and acks keep working: http.Server.Shutdown takes care of
+// those.
 func (h *Handler) Shutdown(ctx context.Context) error {
-	h.mu.Lock()
-	h.closed = true
-	open := make([]*stream, 0, len(h.streams))
-	for s := range h.streams {
-		s.cancel(errShuttingDown)
-		open = append(open, s)
-	}
-	h.mu.Unlock()
-	for _, s := range open {
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-			return fmt.Errorf("dataplane shutdown: %d subscription streams still open: %w", h.ActiveSubscriptions(), ctx.Err())
-		}
+	if err := h.clients.Shutdown(ctx); err != nil {
+		return fmt.Errorf("dataplane shutdown: %d subscription streams still open: %w", h.ActiveSubscriptions(), err)
 	}
 	return nil
 }
@@ -168,35 +142,15 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // Close is Shutdown bounded by the write timeout: a stream whose client
 // does not read ends at the latest then. Close is idempotent.
 func (h *Handler) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), h.writeTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultWriteTimeout+time.Second)
 	defer cancel()
 	return h.Shutdown(ctx)
 }
 
 // ActiveSubscriptions is the number of open subscription streams.
 func (h *Handler) ActiveSubscriptions() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.streams)
-}
-
-// register adds a stream unless the handler is shutting down.
-func (h *Handler) register(s *stream) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return errShuttingDown
-	}
-	h.streams[s] = struct{}{}
-	return nil
-}
-
-// unregister removes a stream that has ended.
-func (h *Handler) unregister(s *stream) {
-	h.mu.Lock()
-	delete(h.streams, s)
-	h.mu.Unlock()
-	close(s.done)
+	st := h.clients.Stats()
+	return st.Clients - st.Sessions
 }
 
 // alive answers 200 as long as the process serves HTTP.

@@ -175,8 +175,6 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.fails(t, 400, "invalid_subject", "GET", "/v1/data/stream/S/consumer/all?subject_name=s..a", nil)
 	c.fails(t, 409, "deliver_group_mismatch", "GET", "/v1/data/stream/S/consumer/grp?delivery_group=other", nil)
 	c.fails(t, 409, "filter_mismatch", "GET", "/v1/data/stream/S/consumer/all?subject_name=s.a", nil)
-	srv.subscribe(t, "/v1/data/stream/S/consumer/push", nil) // holds the push consumer
-	c.fails(t, 409, "consumer_busy", "GET", "/v1/data/stream/S/consumer/push", nil)
 
 	// Acknowledgements, on messages a subscriber holds.
 	publishN(t, env.Bridge, "s.work", 3)
@@ -192,6 +190,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	require.Equal(t, 200, c.ack(t, "progress", "S", "work", seq(d1)).Status)
 	require.Equal(t, 200, c.ack(t, "ack", "S", "work", seq(d1, "type", "ack")).Status)
 	x = c.ack(t, "ack", "S", "work", seq(d1))
+	assert.Equal(t, 200, x.Status)
+	assert.Contains(t, string(x.Body), `"duplicate":true`)
+	x = c.ack(t, "nak", "S", "work", seq(d1))
 	assert.Equal(t, 409, x.Status)
 	assert.Equal(t, "ack_not_pending", x.code())
 	require.Equal(t, 200, c.ack(t, "nak", "S", "work", seq(d2, "delay", "1m", "deliveries", d2.Deliveries)).Status)

@@ -3,37 +3,35 @@ package dataplane
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+	"github.com/httpmq/httpmq/session"
 )
 
-// stream is one subscription's response: only the handler goroutine that
-// runs it writes to w; Shutdown reaches it through cancel.
+// stream is a subscription response as a [session.Transport]: the REST
+// stream is a one-way client of the same machinery as WebSocket
+// sessions. Deliveries become NDJSON lines or SSE events, the end of the
+// subscription a final error object, and an idle stream gets heartbeats.
 type stream struct {
-	h         *Handler
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	f         format
 	requestID string
-	cancel    context.CancelCauseFunc
-	done      chan struct{} // closed once the handler has let go of it
+	heartbeat time.Duration
 
 	buf         bytes.Buffer
-	deadline    time.Time // current write deadline
-	noDeadlines bool      // the writer cannot take deadlines
-	lastWrite   time.Time
+	noDeadlines bool // the writer cannot take deadlines
+	began       bool // the head is written
 }
 
-// run writes the response until the client leaves (nil), the handler
-// shuts down, the credentials expire (ctx's deadline) or the
-// subscription ends (the reason, also sent to the client as the final
-// object).
-func (s *stream) run(ctx context.Context, sub *bridge.Subscription) error {
+var _ session.Transport = (*stream)(nil)
+
+// begin writes the response's head: from now on errors are in-band.
+func (s *stream) begin() error {
 	h := s.w.Header()
 	h.Set("Content-Type", s.f.contentType())
 	h.Set("Cache-Control", "no-cache")
@@ -43,65 +41,86 @@ func (s *stream) run(ctx context.Context, sub *bridge.Subscription) error {
 		h.Set(httpx.RequestIDHeader, s.requestID)
 	}
 	// The server's ReadTimeout and WriteTimeout would cut the stream at a
-	// fixed age; writes get a rolling deadline instead.
+	// fixed age; each write gets its own deadline instead.
 	_ = s.rc.SetReadDeadline(time.Time{}) // unsupported only by writers without deadlines
-	defer s.clearDeadline()
 	s.w.WriteHeader(http.StatusOK)
-	if err := s.flush(); err != nil {
+	s.began = true
+	return s.flush(context.Background())
+}
+
+// Encode implements session.Transport: deliveries and the subscription's
+// end; the stream has no use for other frames.
+func (s *stream) Encode(f *protocol.Frame) ([]byte, error) {
+	var buf bytes.Buffer
+	switch f.Type {
+	case protocol.TypeMsg:
+		id := strconv.FormatUint(f.StreamSeq, 10) + "." + strconv.FormatUint(f.ConsumerSeq, 10)
+		if err := s.f.message(&buf, id, delivery(s.requestID, f)); err != nil {
+			return nil, err
+		}
+	case protocol.TypeClosed:
+		if err := s.f.end(&buf, httpx.Envelope{RequestID: s.requestID, Error: f.Err()}); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, nil
+	}
+	return buf.Bytes(), nil
+}
+
+// Write implements session.Transport.
+func (s *stream) Write(ctx context.Context, frames [][]byte) error {
+	for _, f := range frames {
+		s.buf.Write(f)
+	}
+	return s.flush(ctx)
+}
+
+// KeepAlive implements session.Transport: a heartbeat when the stream
+// has been idle for half the heartbeat interval (it runs that often), so
+// that it is never silent for longer than the interval.
+func (s *stream) KeepAlive(ctx context.Context, idle time.Duration) *session.Disconnect {
+	if s.heartbeat <= 0 || idle < s.heartbeat/2 {
 		return nil
 	}
-	for {
-		d, err := s.next(ctx, sub)
-		switch {
-		case ctx.Err() != nil:
-			cause := context.Cause(ctx)
-			if errors.Is(cause, errShuttingDown) || errors.Is(cause, errCredentialsExpired) {
-				s.end(cause)
-				return cause
-			}
-			return nil // the client left
-		case errors.Is(err, context.DeadlineExceeded):
-			s.f.heartbeat(&s.buf)
-		case err != nil:
-			s.end(err) // the subscription ended: consumer deleted, NATS gone
-			return err
-		default:
-			id := strconv.FormatUint(d.StreamSeq, 10) + "." + strconv.FormatUint(d.ConsumerSeq, 10)
-			if err := s.f.message(&s.buf, id, delivery(s.requestID, d)); err != nil {
-				s.end(err)
-				return err
-			}
-		}
-		if err := s.flush(); err != nil {
-			return nil // the client left or stopped reading
+	s.f.heartbeat(&s.buf)
+	if err := s.flush(ctx); err != nil {
+		return &session.Disconnect{Close: protocol.CloseNormal, Reason: "heartbeat failed"}
+	}
+	return nil
+}
+
+// Close implements session.Transport: the final error object, if the
+// stream ends for one, and no deadline of ours left on a connection that
+// may serve further requests (HTTP/1.1 keep-alive).
+func (s *stream) Close(d session.Disconnect) {
+	if s.began && d.Err != nil {
+		if err := s.f.end(&s.buf, httpx.Envelope{RequestID: s.requestID, Error: d.Err}); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = s.flush(ctx) // the stream ends either way
+			cancel()
 		}
 	}
-}
-
-// next waits for a delivery, at most until a heartbeat is due
-// (context.DeadlineExceeded).
-func (s *stream) next(ctx context.Context, sub *bridge.Subscription) (*bridge.Delivery, error) {
-	if s.h.heartbeat <= 0 {
-		return sub.Next(ctx)
+	if !s.noDeadlines {
+		_ = s.rc.SetWriteDeadline(time.Time{})
 	}
-	bctx, cancel := context.WithDeadline(ctx, s.lastWrite.Add(s.h.heartbeat))
-	defer cancel()
-	return sub.Next(bctx)
 }
 
-// end writes the final error object.
-func (s *stream) end(err error) {
-	if e := s.f.end(&s.buf, httpx.Envelope{RequestID: s.requestID, Error: httpx.Classify(err)}); e != nil {
-		s.buf.Reset()
-		return
+// flush writes the buffer and flushes it to the client, within ctx's
+// deadline; ctx's cancellation cuts a blocked write short.
+func (s *stream) flush(ctx context.Context) error {
+	if !s.noDeadlines {
+		deadline, ok := ctx.Deadline()
+		if !ok {
+			deadline = time.Now().Add(DefaultWriteTimeout)
+		}
+		if err := s.rc.SetWriteDeadline(deadline); err != nil {
+			s.noDeadlines = true
+		} else {
+			stop := context.AfterFunc(ctx, func() { _ = s.rc.SetWriteDeadline(time.Now()) })
+			defer stop()
+		}
 	}
-	_ = s.flush() // the stream ends either way
-}
-
-// flush writes the buffer and flushes it to the client, within the write
-// timeout.
-func (s *stream) flush() error {
-	s.extendDeadline()
 	if s.buf.Len() > 0 {
 		_, err := s.w.Write(s.buf.Bytes())
 		s.buf.Reset()
@@ -109,30 +128,5 @@ func (s *stream) flush() error {
 			return err
 		}
 	}
-	s.lastWrite = time.Now()
 	return s.rc.Flush()
-}
-
-// extendDeadline moves the write deadline to a write timeout from now,
-// when less than half of it is left.
-func (s *stream) extendDeadline() {
-	if s.noDeadlines {
-		return
-	}
-	now := time.Now()
-	if s.deadline.Sub(now) > s.h.writeTimeout/2 {
-		return
-	}
-	s.deadline = now.Add(s.h.writeTimeout)
-	if err := s.rc.SetWriteDeadline(s.deadline); err != nil {
-		s.noDeadlines = true
-	}
-}
-
-// clearDeadline leaves no deadline of ours on a connection that may serve
-// further requests (HTTP/1.1 keep-alive).
-func (s *stream) clearDeadline() {
-	if !s.noDeadlines && !s.deadline.IsZero() {
-		_ = s.rc.SetWriteDeadline(time.Time{})
-	}
 }

@@ -232,19 +232,26 @@ func TestDisconnectRedelivers(t *testing.T) {
 	srv.ackOK(t, d2)
 }
 
-// TestPushConsumerBusy: a push consumer without delivery group admits one
-// subscriber; the second gets 409 consumer_busy.
-func TestPushConsumerBusy(t *testing.T) {
+// TestPushConsumerShared: a push consumer without delivery group is served
+// like a work queue to every subscriber of it (JetStream would refuse the
+// second with "consumer is already bound"; httpmq's consumers are pull
+// consumers underneath), each message going to one of them.
+func TestPushConsumerShared(t *testing.T) {
 	t.Parallel()
 	env, srv := newDataplane(t, "http1", dataplane.Options{})
 	createStream(t, env.Bridge, "S", "s")
-	createConsumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c", Push: true})
-	srv.subscribe(t, "/v1/data/stream/S/consumer/c", nil)
-	sub, a := srv.trySubscribe(t, "/v1/data/stream/S/consumer/c", nil)
-	require.Nil(t, sub)
-	assert.Equal(t, http.StatusConflict, a.Status)
-	assert.Equal(t, protocol.CodeConsumerBusy, a.code())
-	assert.True(t, a.Error.Retryable)
+	createConsumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c", Push: true, AckWait: time.Minute})
+	first := srv.subscribe(t, "/v1/data/stream/S/consumer/c?max_msg_inflight=1", nil)
+	second := srv.subscribe(t, "/v1/data/stream/S/consumer/c?max_msg_inflight=1", nil)
+	testenv.Eventually(t, "both subscribers asked for a message", func() bool {
+		info, err := env.Bridge.Consumer(testenv.Context(t), "S", "c")
+		return err == nil && info.NumWaiting == 2
+	})
+	publishN(t, env.Bridge, "s", 2)
+	d1, d2 := first.next(t), second.next(t)
+	assert.ElementsMatch(t, []uint64{1, 2}, []uint64{d1.Sequence.Stream, d2.Sequence.Stream})
+	srv.ackOK(t, d1)
+	srv.ackOK(t, d2)
 }
 
 // TestNakTermProgress exercises the acknowledgements beyond ack, on their

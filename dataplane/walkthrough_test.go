@@ -11,7 +11,6 @@ import (
 
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/dataplane"
-	"github.com/httpmq/httpmq/protocol"
 )
 
 // TestSeedWalkthrough is the original README's dataplane session, over
@@ -56,9 +55,11 @@ func TestSeedWalkthrough(t *testing.T) {
 			a := srv.ack(t, "ack", "testStream00", "testConsumer00", map[string]uint64{"consumer": 2, "stream": 1})
 			assert.Equal(t, http.StatusOK, a.Status)
 			assert.True(t, a.Success)
+			// The same ack again is a retry: it succeeds, marked duplicate,
+			// and changes nothing.
 			a = srv.ack(t, "ack", "testStream00", "testConsumer00", map[string]uint64{"consumer": 2, "stream": 1})
-			assert.Equal(t, http.StatusConflict, a.Status)
-			assert.Equal(t, protocol.CodeAckNotPending, a.code())
+			assert.Equal(t, http.StatusOK, a.Status)
+			assert.True(t, a.Duplicate)
 
 			// A second message, acked promptly, is not redelivered.
 			pub = srv.publish(t, "test-subject.01", base64.StdEncoding.EncodeToString([]byte("again")))

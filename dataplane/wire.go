@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/protocol"
 )
 
 // Delivery is one message on a subscription stream: one NDJSON line, or
@@ -100,18 +100,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// delivery converts what the bridge delivered into its wire form.
-func delivery(requestID string, d *bridge.Delivery) *Delivery {
-	data := d.Data
+// delivery converts a msg frame into its wire form.
+func delivery(requestID string, f *protocol.Frame) *Delivery {
+	data := f.Data
 	if data == nil {
 		data = []byte{} // "" rather than null
 	}
 	return &Delivery{
 		Success: true, RequestID: requestID,
-		Stream: d.Stream, Subject: d.Subject, Consumer: d.Consumer,
-		Sequence:   Sequence{Stream: d.StreamSeq, Consumer: d.ConsumerSeq},
-		Deliveries: d.Deliveries, Pending: d.Pending, Timestamp: d.Time.UTC(),
-		Headers: d.Header, B64Msg: data,
+		Stream: f.Stream, Subject: f.Subject, Consumer: f.Consumer,
+		Sequence:   Sequence{Stream: f.StreamSeq, Consumer: f.ConsumerSeq},
+		Deliveries: f.Deliveries, Pending: f.Pending, Timestamp: f.Timestamp().UTC(),
+		Headers: f.Headers, B64Msg: data,
 	}
 }
 

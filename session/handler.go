@@ -42,15 +42,19 @@ type Options struct {
 	// MaxSessions per server; handshakes beyond it are refused with 503
 	// too_many_sessions. Default 10,000.
 	MaxSessions int
-	// OutboundQueue is how many frames may wait to be written to one
-	// client. Default 128.
-	OutboundQueue int
-	// SlowConsumerTimeout is how long the outbound queue may stay full
-	// before the session is closed with 4000 slow_consumer. Default 30s.
+	// MaxQueuedBytes bounds what may wait to be written to one client:
+	// above half of it the client's subscriptions stop asking JetStream
+	// for messages, beyond it the client is ended as a slow consumer
+	// (4000 slow_consumer). It must hold the largest message. Default
+	// 8 MiB.
+	MaxQueuedBytes int
+	// SlowConsumerTimeout is how long one write to a client may block
+	// before the client is ended as a slow consumer. Default 30s.
 	SlowConsumerTimeout time.Duration
 	// PingInterval between WebSocket pings from the server; a peer that
 	// does not answer one within the next interval is closed with 4002
-	// idle_timeout. Default 20s.
+	// idle_timeout. It is also how often a REST stream's transport is
+	// asked to keep the connection alive. Default 20s.
 	PingInterval time.Duration
 	// MaxPending bounds the publishes and confirmed acks one session may
 	// have in flight at once; further commands wait. Default 256.
@@ -79,7 +83,7 @@ func (o Options) withDefaults() Options {
 	}
 	def(&o.MaxSubscriptions, 1024)
 	def(&o.MaxSessions, 10_000)
-	def(&o.OutboundQueue, 128)
+	def(&o.MaxQueuedBytes, 8<<20)
 	def(&o.MaxPending, 256)
 	if o.MaxFrameBytes <= 0 {
 		o.MaxFrameBytes = 2 << 20
@@ -96,57 +100,64 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Handler accepts WebSocket sessions. It is safe for concurrent use.
+// Handler accepts WebSocket sessions, and hosts every [Client] of the
+// server (REST streams too: [Handler.Stream]), so that Stats and Shutdown
+// cover them all. It is safe for concurrent use.
 type Handler struct {
 	opts  Options
 	log   *slog.Logger
-	count atomic.Int64
+	count atomic.Int64 // WebSocket sessions, for MaxSessions
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	closing  bool
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	clients map[*Client]struct{}
+	closing bool
+	wg      sync.WaitGroup
 }
 
 // New returns a Handler. Mount it for GET and CONNECT.
 func New(opts Options) *Handler {
 	opts = opts.withDefaults()
-	return &Handler{opts: opts, log: opts.Logger, sessions: map[*session]struct{}{}}
+	return &Handler{opts: opts, log: opts.Logger, clients: map[*Client]struct{}{}}
 }
 
-// Sessions is the number of open sessions.
+// Sessions is the number of open WebSocket sessions.
 func (h *Handler) Sessions() int { return int(h.count.Load()) }
 
-// Stats is a snapshot of what the sessions hold, for dashboards and tests.
+// Stats is a snapshot of what the clients hold, for dashboards and tests.
 type Stats struct {
-	Sessions      int
-	Subscriptions int
-	// Queued frames waiting to be written, over all sessions; MaxQueued
-	// is the most any one session has.
-	Queued, MaxQueued int
-	// InFlight deliveries awaiting acknowledgement, over all sessions.
+	// Clients: WebSocket sessions and REST streams; Sessions: the first.
+	Clients, Sessions int
+	Subscriptions     int
+	// QueuedBytes waiting to be written, over all clients; MaxQueuedBytes
+	// is the most any one client has.
+	QueuedBytes, MaxQueuedBytes int
+	// InFlight deliveries awaiting acknowledgement, over all clients.
 	InFlight int
+	// REST is the part of the above that is REST subscription streams
+	// (served by this handler for the dataplane).
+	REST struct{ Subscriptions, QueuedBytes, InFlight int }
 }
 
-// Stats returns a snapshot of the open sessions.
+// Stats returns a snapshot of the open clients.
 func (h *Handler) Stats() Stats {
 	h.mu.Lock()
-	all := make([]*session, 0, len(h.sessions))
-	for s := range h.sessions {
-		all = append(all, s)
+	all := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
 	}
 	h.mu.Unlock()
-	st := Stats{Sessions: len(all)}
-	for _, s := range all {
-		q := len(s.out)
-		st.Queued += q
-		st.MaxQueued = max(st.MaxQueued, q)
-		s.mu.Lock()
-		st.Subscriptions += len(s.subs)
-		for _, sub := range s.subs {
-			st.InFlight += sub.bs.InFlight()
+	st := Stats{Clients: len(all), Sessions: h.Sessions()}
+	for _, c := range all {
+		subs, queued, inflight := c.stats()
+		st.Subscriptions += subs
+		st.QueuedBytes += queued
+		st.MaxQueuedBytes = max(st.MaxQueuedBytes, queued)
+		st.InFlight += inflight
+		if c.single {
+			st.REST.Subscriptions += subs
+			st.REST.QueuedBytes += queued
+			st.REST.InFlight += inflight
 		}
-		s.mu.Unlock()
 	}
 	return st
 }
@@ -209,13 +220,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.opts.Metrics.SessionOpened()
 	defer h.opts.Metrics.SessionClosed()
-	s := newSession(h, conn, codec, r)
-	if !h.register(s) {
-		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), protocol.CloseGoingAway.String())
-		return
-	}
-	defer h.unregister(s)
-	s.run()
+	h.serveWebSocket(r, conn, codec)
 }
 
 // refuse answers a handshake with err in the JSON envelope, logs why at
@@ -241,36 +246,37 @@ func negotiate(r *http.Request) (protocol.Codec, bool) {
 	return nil, false
 }
 
-func (h *Handler) register(s *session) bool {
+func (h *Handler) register(c *Client) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
 		return false
 	}
-	h.sessions[s] = struct{}{}
+	h.clients[c] = struct{}{}
 	h.wg.Add(1)
 	return true
 }
 
-func (h *Handler) unregister(s *session) {
+func (h *Handler) unregister(c *Client) {
 	h.mu.Lock()
-	delete(h.sessions, s)
+	delete(h.clients, c)
 	h.mu.Unlock()
 	h.wg.Done()
 }
 
-// Shutdown closes every session with 1001 going away and refuses new
-// ones, then waits until the sessions are gone or ctx ends.
+// Shutdown ends every client (WebSocket sessions with 1001 going away,
+// REST streams with a final shutting_down error) and refuses new ones,
+// then waits until they are gone or ctx ends.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closing = true
-	all := make([]*session, 0, len(h.sessions))
-	for s := range h.sessions {
-		all = append(all, s)
+	all := make([]*Client, 0, len(h.clients))
+	for c := range h.clients {
+		all = append(all, c)
 	}
 	h.mu.Unlock()
-	for _, s := range all {
-		s.closeWith(protocol.CloseGoingAway, "server shutting down")
+	for _, c := range all {
+		c.close(disconnectShutdown)
 	}
 	done := make(chan struct{})
 	go func() {

@@ -57,8 +57,9 @@ func TestMatrix(t *testing.T) {
 				assert.Equal(t, uint64(1), m2.StreamSeq)
 				assert.Equal(t, uint64(2), m2.Deliveries)
 				assert.Greater(t, m2.ConsumerSeq, m.ConsumerSeq)
-				c.ok(ack(protocol.TypeAck, "6", m2))
-				c.fails(ack(protocol.TypeAck, "7", m2), protocol.CodeAckNotPending)
+				c.fails(ack(protocol.TypeAck, "6", m), protocol.CodeAckNotPending) // the nak'ed delivery
+				assert.False(t, c.ok(ack(protocol.TypeAck, "7", m2)).Duplicate)
+				assert.True(t, c.ok(ack(protocol.TypeAck, "7b", m2)).Duplicate, "a retried ack")
 
 				c.ok(&protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "8", Sub: "a"})
 				c.fails(&protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "9", Sub: "a"}, protocol.CodeSubscriptionNotFound)
@@ -205,7 +206,7 @@ func TestNoDeliveryAfterUnsubscribe(t *testing.T) {
 		_, err := env.Bridge.Publish(testenv.Context(t), bridge.Message{Subject: "s", Data: fmt.Append(nil, i)})
 		require.NoError(t, err)
 	}
-	srv := startServer(t, h2c, session.Options{Broker: env.Bridge, OutboundQueue: 8})
+	srv := startServer(t, h2c, session.Options{Broker: env.Bridge, MaxQueuedBytes: 64 << 10})
 	c := dial(t, srv, protocol.SubprotocolMsgpack)
 	c.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "a", Stream: "S", Consumer: "c", MaxInflight: 500})
 	c.next()

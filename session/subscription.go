@@ -9,60 +9,72 @@ import (
 	"github.com/httpmq/httpmq/protocol"
 )
 
-// subscription pumps one bridge subscription's deliveries into its
-// session's outbound queue.
+// subscription is one of a client's subscriptions: the [bridge.Receiver]
+// of its bridge subscription, turning deliveries into msg frames in the
+// client's queue.
 type subscription struct {
-	s  *session
+	c  *Client
 	id string
 	bs *bridge.Subscription
 
-	// mu orders deliveries before stop: once stop returns, no msg frame
-	// of this subscription is queued any more (so none follows the
-	// unsubscribe's ok).
+	// Deliveries that arrive before the subscribe's ok is queued wait
+	// here (no more than the credit), so that the ok comes first.
 	mu      sync.Mutex
-	stopped bool
+	started bool
+	early   []*protocol.Frame
 }
 
-func (sub *subscription) pump() {
-	s := sub.s
-	defer s.wg.Done()
-	for {
-		d, err := sub.bs.Next(s.ctx)
-		if err != nil {
-			if s.ctx.Err() == nil && !errorsIsClosed(err) {
-				// The server ended it (consumer deleted, NATS gone).
-				s.forget(sub)
-				s.send(protocol.ClosedFrame(sub.id, httpx.Classify(err)))
-			}
-			_ = sub.bs.Close()
-			return
-		}
-		sub.mu.Lock()
-		if sub.stopped {
-			sub.mu.Unlock()
-			// Never shown to the client: back to JetStream at once.
-			_ = s.h.opts.Broker.AckAsync(d.AckRequest(bridge.Nak))
-			return
-		}
-		sent := s.send(&protocol.Frame{
-			Type: protocol.TypeMsg, Sub: sub.id, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
-			StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
-			Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
-		})
+var _ bridge.Receiver = (*subscription)(nil)
+
+// start queues ok (if any), then whatever arrived before it, and lets
+// later deliveries through.
+func (sub *subscription) start(ok *protocol.Frame) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if ok != nil {
+		sub.c.send(ok)
+	}
+	for _, f := range sub.early {
+		sub.c.send(f)
+	}
+	sub.early, sub.started = nil, true
+}
+
+// Deliver implements bridge.Receiver: the delivery is the client's once
+// queued.
+func (sub *subscription) Deliver(d *bridge.Delivery) {
+	f := &protocol.Frame{
+		Type: protocol.TypeMsg, Sub: sub.id, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
+		StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
+		Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
+	}
+	sub.mu.Lock()
+	if !sub.started {
+		sub.early = append(sub.early, f)
 		sub.mu.Unlock()
-		if !sent {
-			_ = sub.bs.Close()
-			return
-		}
+		sub.c.h.opts.Metrics.Delivered(sub.c.transport(), d.Deliveries > 1)
+		return
+	}
+	sub.mu.Unlock()
+	sub.c.send(f)
+	sub.c.h.opts.Metrics.Delivered(sub.c.transport(), d.Deliveries > 1)
+}
+
+// Ended implements bridge.Receiver: the server ended the subscription
+// (consumer deleted, NATS gone). The client learns why in a closed
+// frame; a REST stream, whose only subscription it was, ends.
+func (sub *subscription) Ended(err error) {
+	if !sub.c.forget(sub) || errors.Is(err, bridge.ErrSubscriptionClosed) {
+		return
+	}
+	e := httpx.Classify(err)
+	if errors.Is(err, bridge.ErrClosed) {
+		e = disconnectShutdown.Err
+	}
+	f := protocol.ErrorFrame("", e)
+	f.Type, f.Sub = protocol.TypeClosed, sub.id
+	sub.c.send(f)
+	if sub.c.single {
+		sub.c.close(disconnectNormal)
 	}
 }
-
-// stop ends the subscription; the pump exits, and queues nothing more.
-func (sub *subscription) stop() {
-	sub.mu.Lock()
-	sub.stopped = true
-	sub.mu.Unlock()
-	_ = sub.bs.Close()
-}
-
-func errorsIsClosed(err error) bool { return errors.Is(err, bridge.ErrSubscriptionClosed) }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/httpmq/httpmq/protocol"
 )
@@ -171,6 +172,16 @@ func (s *Session) Subscribe(ctx context.Context, stream, consumer string, opts *
 		}
 		s.mu.Unlock()
 		sub.end(err, true)
+		if ctx.Err() != nil {
+			// Given up before the answer: the server may have made the
+			// subscription anyway; end it rather than leave it holding
+			// messages nobody reads until their ack wait.
+			go func() {
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				_ = s.unsubscribe(uctx, sub)
+			}()
+		}
 		return nil, err
 	}
 	return sub, nil

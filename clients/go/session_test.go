@@ -101,7 +101,8 @@ func exerciseSession(t *testing.T, srv *server, s *httpmq.Session) {
 	assert.WithinDuration(t, time.Now(), m.Time, time.Minute)
 	require.NoError(t, m.InProgress(c))
 	require.NoError(t, m.Ack(c))
-	require.ErrorAs(t, m.Ack(c), &apiErr)
+	require.NoError(t, m.Ack(c), "the same ack again is a retry")
+	require.ErrorAs(t, m.Nak(c, 0), &apiErr)
 	assert.Equal(t, protocol.CodeAckNotPending, apiErr.Code)
 
 	// Nak comes again; term does not. Acks from other goroutines.

@@ -61,7 +61,7 @@ type Config struct {
 	MaxFrame            byteSize
 	PingInterval        time.Duration
 	SlowConsumerTimeout time.Duration
-	OutboundQueue       int
+	MaxQueuedBytes      byteSize
 	AllowedOrigins      stringList
 
 	// Security (docs/security.md).
@@ -110,7 +110,7 @@ const (
 	defaultMaxFrame            = 2 << 20
 	defaultPingInterval        = 20 * time.Second
 	defaultSlowConsumerTimeout = 30 * time.Second
-	defaultOutboundQueue       = 128
+	defaultMaxQueuedBytes      = 8 << 20
 	// defaultMaxBody fits a base64-encoded 1 MiB message (NATS's default
 	// max payload) with room to spare.
 	defaultMaxBody = 2 << 20
@@ -135,7 +135,7 @@ func defaultConfig() *Config {
 		MaxFrame:            defaultMaxFrame,
 		PingInterval:        defaultPingInterval,
 		SlowConsumerTimeout: defaultSlowConsumerTimeout,
-		OutboundQueue:       defaultOutboundQueue,
+		MaxQueuedBytes:      defaultMaxQueuedBytes,
 	}
 	c.LogLevel.Set(slog.LevelInfo)
 	return c
@@ -173,8 +173,8 @@ func (c *Config) register(fs *flag.FlagSet, m mode) {
 		fs.IntVar(&c.MaxSubscriptions, "max-subscriptions", c.MaxSubscriptions, "most subscriptions on one WebSocket session")
 		fs.Var(&c.MaxFrame, "max-frame", "largest WebSocket frame a client may send, in `bytes`; larger closes the session (1009)")
 		fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "interval of WebSocket pings; a peer silent for two intervals is closed (4002)")
-		fs.DurationVar(&c.SlowConsumerTimeout, "slow-consumer-timeout", c.SlowConsumerTimeout, "how long a session's outbound queue may stay full before it is closed (4000)")
-		fs.IntVar(&c.OutboundQueue, "outbound-queue", c.OutboundQueue, "frames that may wait to be written to one WebSocket session")
+		fs.DurationVar(&c.SlowConsumerTimeout, "slow-consumer-timeout", c.SlowConsumerTimeout, "how long one write to a client (session or REST stream) may block before it is closed as a slow consumer (4000)")
+		fs.Var(&c.MaxQueuedBytes, "max-queued-bytes", "`bytes` that may wait to be written to one client (session or REST stream); beyond, it is closed as a slow consumer (4000)")
 		fs.Var(&c.AllowedOrigins, "allowed-origin", "host `pattern`s (besides the server's own) whose pages may open WebSocket sessions, comma-separated or repeated")
 		fs.Var(&c.CORSOrigins, "cors-origin", "`origin`s (https://app.example.com, * wildcards) whose pages may call the REST dataplane (CORS), comma-separated or repeated")
 		fs.Float64Var(&c.RatePublish, "rate-publish", c.RatePublish, "publishes per second per identity (REST and sessions); 0: unlimited")
@@ -281,7 +281,7 @@ func (c *Config) validate(m mode) error {
 		check(c.MaxFrame >= 1024, "--max-frame must be at least 1KiB, got %d", c.MaxFrame)
 		check(c.PingInterval > 0, "--ping-interval must be positive, got %s", c.PingInterval)
 		check(c.SlowConsumerTimeout > 0, "--slow-consumer-timeout must be positive, got %s", c.SlowConsumerTimeout)
-		check(c.OutboundQueue > 0, "--outbound-queue must be positive, got %d", c.OutboundQueue)
+		check(c.MaxQueuedBytes >= 64<<10, "--max-queued-bytes must be at least 64KiB, got %d", c.MaxQueuedBytes)
 		for _, p := range c.AllowedOrigins {
 			check(session.ValidOriginPattern(p), "--allowed-origin %q is not a valid pattern (a host like app.example.com, * and ? as wildcards)", p)
 		}

@@ -16,9 +16,11 @@ const sessionPath = "/v1/session"
 // observe makes the handlers' counts the sources of the gauges of m.
 func observe(m *metrics.Metrics, sessions *session.Handler, rest *dataplane.Handler) {
 	m.Observe(metrics.SessionsOpen, metrics.Session, sessions.Sessions)
-	m.Observe(metrics.Subscriptions, metrics.Session, func() int { return sessions.Stats().Subscriptions })
-	m.Observe(metrics.InFlight, metrics.Session, func() int { return sessions.Stats().InFlight })
-	m.Observe(metrics.QueuedFrames, metrics.Session, func() int { return sessions.Stats().Queued })
+	m.Observe(metrics.Subscriptions, metrics.Session, func() int { st := sessions.Stats(); return st.Subscriptions - st.REST.Subscriptions })
+	m.Observe(metrics.InFlight, metrics.Session, func() int { st := sessions.Stats(); return st.InFlight - st.REST.InFlight })
+	m.Observe(metrics.InFlight, metrics.REST, func() int { return sessions.Stats().REST.InFlight })
+	m.Observe(metrics.QueuedBytes, metrics.Session, func() int { st := sessions.Stats(); return st.QueuedBytes - st.REST.QueuedBytes })
+	m.Observe(metrics.QueuedBytes, metrics.REST, func() int { return sessions.Stats().REST.QueuedBytes })
 	m.Observe(metrics.Subscriptions, metrics.REST, rest.ActiveSubscriptions)
 }
 
@@ -27,14 +29,6 @@ func observe(m *metrics.Metrics, sessions *session.Handler, rest *dataplane.Hand
 // (/v1/session). Both are ended at shutdown by hooks: http.Server.Shutdown
 // waits for neither long-lived REST streams nor hijacked WebSockets.
 func dataplaneHandler(d deps) http.Handler {
-	rest := dataplane.New(dataplane.Options{
-		Bridge:       d.bridge,
-		Gate:         d.sec.dataplane,
-		Logger:       d.log.With("api", "dataplane"),
-		Heartbeat:    d.cfg.Heartbeat,
-		MaxBodyBytes: int64(d.cfg.MaxPublishBody),
-		Metrics:      d.metrics,
-	})
 	sessions := session.New(session.Options{
 		Broker:               d.bridge,
 		Gate:                 d.sec.dataplane,
@@ -42,12 +36,21 @@ func dataplaneHandler(d deps) http.Handler {
 		MaxFrameBytes:        int64(d.cfg.MaxFrame),
 		MaxSubscriptions:     d.cfg.MaxSubscriptions,
 		MaxSessions:          d.cfg.MaxSessions,
-		OutboundQueue:        d.cfg.OutboundQueue,
+		MaxQueuedBytes:       int(d.cfg.MaxQueuedBytes),
 		SlowConsumerTimeout:  d.cfg.SlowConsumerTimeout,
 		PingInterval:         d.cfg.PingInterval,
 		OriginPatterns:       d.cfg.AllowedOrigins,
 		AllowLoopbackOrigins: d.cfg.loopbackDev(),
 		Metrics:              d.metrics,
+	})
+	rest := dataplane.New(dataplane.Options{
+		Bridge:       d.bridge,
+		Gate:         d.sec.dataplane,
+		Logger:       d.log.With("api", "dataplane"),
+		Heartbeat:    d.cfg.Heartbeat,
+		MaxBodyBytes: int64(d.cfg.MaxPublishBody),
+		Clients:      sessions,
+		Metrics:      d.metrics,
 	})
 	observe(d.metrics, sessions, rest)
 	d.onShutdown.Add(func(ctx context.Context) { _ = sessions.Shutdown(ctx) })

@@ -89,8 +89,11 @@ func TestServeSeedDataplaneWalkthrough(t *testing.T) {
 	assert.Equal(t, uint64(1), again.Sequence.Stream)
 	assert.Equal(t, uint64(2), again.Sequence.Consumer)
 	data.do("POST", "/v1/data/stream/testStream00/consumer/testConsumer00/ack", `{"consumer": 2,"stream": 1}`, 200)
-	// Acked: a second ack of it is refused, truthfully.
-	data.do("POST", "/v1/data/stream/testStream00/consumer/testConsumer00/ack", `{"consumer": 2,"stream": 1}`, 409)
+	// The same ack again is a retry: success, marked duplicate; a nak of
+	// the acked delivery does not count and says so.
+	res := data.do("POST", "/v1/data/stream/testStream00/consumer/testConsumer00/ack", `{"consumer": 2,"stream": 1}`, 200)
+	assert.Equal(t, true, res["duplicate"])
+	data.do("POST", "/v1/data/stream/testStream00/consumer/testConsumer00/nak", `{"consumer": 2,"stream": 1}`, 409)
 	cancel()
 	p.stop(t)
 }

@@ -113,7 +113,11 @@ func TestServeSeedManagementWalkthrough(t *testing.T) {
 	assert.Equal(t, "testConsumer00", consumer["name"])
 	assertTime(t, consumer["created"])
 	ccfg := obj(t, consumer, "config")
-	assert.NotEmpty(t, ccfg["deliver_subject"], "a push consumer has a deliver subject")
+	// httpmq serves push consumers from a JetStream pull consumer (bounded
+	// by what each subscriber reads); the mode says push, and no deliver
+	// subject is handed out for anyone to bypass the bridge.
+	assert.Equal(t, "push", ccfg["mode"])
+	assert.Nil(t, ccfg["deliver_subject"])
 	assert.EqualValues(t, -1, ccfg["max_deliver"])
 	assert.EqualValues(t, 30000000000, ccfg["ack_wait"])
 	assert.Equal(t, "test-subject.01", ccfg["filter_subject"])

@@ -22,9 +22,9 @@ const (
 	// InFlight: deliveries awaiting acknowledgement, per transport
 	// (httpmq_messages_in_flight).
 	InFlight
-	// QueuedFrames: frames waiting to be written to sessions
-	// (httpmq_session_queued_frames).
-	QueuedFrames
+	// QueuedBytes: bytes waiting to be written to clients, per transport
+	// (httpmq_queued_bytes).
+	QueuedBytes
 )
 
 // gaugeDescs describe the observed gauges; perTransport ones carry the
@@ -39,8 +39,8 @@ var gaugeDescs = map[Gauge]struct {
 		"Subscriptions open now (REST streams, session subscriptions), by transport.", []string{"transport"}, nil), true},
 	InFlight: {prometheus.NewDesc(namespace+"_messages_in_flight",
 		"Deliveries handed to subscribers and not yet acknowledged, by transport.", []string{"transport"}, nil), true},
-	QueuedFrames: {prometheus.NewDesc(namespace+"_session_queued_frames",
-		"Frames waiting to be written to WebSocket sessions, over all sessions.", nil, nil), false},
+	QueuedBytes: {prometheus.NewDesc(namespace+"_queued_bytes",
+		"Bytes waiting to be written to clients (sessions, REST streams), by transport; each client's share is bounded by --max-queued-bytes.", []string{"transport"}, nil), true},
 }
 
 type gaugeKey struct {

@@ -36,9 +36,9 @@ func touched(t *testing.T) *metrics.Metrics {
 		m.SlowClientDisconnect(tr)
 		m.Observe(metrics.Subscriptions, tr, func() int { return 2 })
 		m.Observe(metrics.InFlight, tr, func() int { return 3 })
+		m.Observe(metrics.QueuedBytes, tr, func() int { return 4 })
 	}
 	m.Observe(metrics.SessionsOpen, "", func() int { return 1 })
-	m.Observe(metrics.QueuedFrames, "", func() int { return 4 })
 	m.RateLimited((&auth.RateLimitError{What: "publish messages"}).What)
 	m.SessionOpened()
 	m.SessionClosed()

@@ -1,0 +1,435 @@
+package session
+
+import (
+	"context"
+	"github.com/httpmq/httpmq/internal/metrics"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/httpmq/httpmq/bridge"
+	"github.com/httpmq/httpmq/internal/auth"
+	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
+)
+
+// Client is one client of the server, over its [Transport]: a WebSocket
+// session, or a REST subscription stream. It owns the client's
+// subscriptions and its outbound queue, and one writer that drains the
+// queue to the transport, keeps the connection alive, ends the client
+// when its credentials expire, and closes the transport last.
+//
+// Flow control has two levels. A subscription holds at most its
+// max_inflight unacknowledged deliveries (the bridge asks JetStream for
+// no more). The outbound queue is bounded in bytes: above half of
+// [Options.MaxQueuedBytes] the client's subscriptions stop asking
+// JetStream for messages, below a quarter they resume; a queue over the
+// limit, or a write blocked for [Options.SlowConsumerTimeout], ends the client as
+// a slow consumer. A slow client costs a bounded number of bytes and
+// never slows another.
+type Client struct {
+	h      *Handler
+	t      Transport
+	id     string
+	log    *slog.Logger
+	single bool          // a REST stream: it ends with its subscription
+	every  time.Duration // how often the transport keeps the connection alive
+
+	ctx    context.Context // ends when the client has ended
+	cancel context.CancelFunc
+	abort  context.CancelFunc // cuts a blocked write short (slow consumer)
+	wctx   context.Context    // writes run under it
+
+	who     atomic.Pointer[auth.Identity]
+	renewed chan struct{} // the writer re-arms the expiry timer
+	pending chan struct{} // slots for commands awaiting JetStream
+	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	queue   []queued
+	queued  int // bytes in queue
+	paused  bool
+	closing *Disconnect
+	flush   bool          // flush the queue before closing
+	wake    chan struct{} // the writer has work
+	done    chan struct{} // closed when the writer is done
+}
+
+// queued is one frame waiting for the writer, with what it weighs.
+type queued struct {
+	f    *protocol.Frame
+	size int
+}
+
+// newClient returns a client of r's identity over t. It is registered
+// with the handler (and so ended at shutdown) until it ends; false when
+// the handler is shutting down.
+func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bool, every time.Duration) (*Client, bool) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	wctx, abort := context.WithCancel(ctx)
+	id := newID()
+	c := &Client{
+		h: h, t: t, id: id, single: single, every: every, ctx: ctx, cancel: cancel, wctx: wctx, abort: abort,
+		log:     h.log.With(kind, id, "remote", r.RemoteAddr, "proto", r.Proto),
+		renewed: make(chan struct{}, 1),
+		pending: make(chan struct{}, h.opts.MaxPending),
+		subs:    map[string]*subscription{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	who := auth.IdentityFrom(r.Context())
+	c.who.Store(&who)
+	if !h.register(c) {
+		cancel()
+		return nil, false
+	}
+	return c, true
+}
+
+// ID identifies the client in logs.
+func (c *Client) ID() string { return c.id }
+
+// Context ends when the client has ended.
+func (c *Client) Context() context.Context { return c.ctx }
+
+// run drains the queue to the transport until the client ends, then
+// ends its subscriptions and waits for its commands.
+func (c *Client) run() {
+	defer c.h.unregister(c)
+	d := c.writeLoop()
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for _, sub := range subs {
+		sub.bs.Close()
+	}
+	c.cancel()
+	c.wg.Wait()
+	// Publishes still awaiting JetStream hold pending slots until their
+	// callback has run (within the request timeout): wait for them all.
+	for range cap(c.pending) {
+		c.pending <- struct{}{}
+	}
+	c.t.Close(d)
+	close(c.done)
+	c.log.Debug("client ended", "close", d.Close, "reason", d.Reason)
+}
+
+// close ends the client with d once the queue is written (bounded by the
+// write timeout). The first reason wins.
+func (c *Client) close(d Disconnect) { c.end(d, true) }
+
+// closeNow ends the client with d at once: what is queued is dropped,
+// a write in progress is cut short.
+func (c *Client) closeNow(d Disconnect) { c.end(d, false) }
+
+// transport is the metrics label of c: a REST stream or a session.
+func (c *Client) transport() metrics.Transport {
+	if c.single {
+		return metrics.REST
+	}
+	return metrics.Session
+}
+
+func (c *Client) end(d Disconnect, flush bool) {
+	c.mu.Lock()
+	if c.closing == nil {
+		c.closing, c.flush = &d, flush
+		if !flush {
+			c.queue, c.queued = nil, 0
+		}
+	}
+	c.mu.Unlock()
+	if !flush {
+		c.abort()
+	}
+	signal(c.wake)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// send queues f for the client. It reports false once the client is
+// ending.
+func (c *Client) send(f *protocol.Frame) bool {
+	size := 64 + len(f.Data) + len(f.Subject) + len(f.Message) + len(f.Detail)
+	for k, vs := range f.Headers {
+		for _, v := range vs {
+			size += len(k) + len(v) + 4
+		}
+	}
+	c.mu.Lock()
+	if c.closing != nil {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, queued{f, size})
+	c.queued += size
+	over := c.queued > c.h.opts.MaxQueuedBytes
+	pause := !c.paused && c.queued > c.h.opts.MaxQueuedBytes/2
+	if pause {
+		c.paused = true
+	}
+	var subs []*subscription
+	if pause {
+		subs = c.subsLocked()
+	}
+	c.mu.Unlock()
+	if over {
+		c.log.Info("closing slow consumer", "queued_bytes", c.queued)
+		c.h.opts.Metrics.SlowClientDisconnect(c.transport())
+		c.closeNow(slowConsumer("outbound queue over its byte limit"))
+		return false
+	}
+	for _, sub := range subs {
+		sub.bs.SetPaused(true)
+	}
+	signal(c.wake)
+	return true
+}
+
+func (c *Client) subsLocked() []*subscription {
+	subs := make([]*subscription, 0, len(c.subs))
+	for _, sub := range c.subs {
+		subs = append(subs, sub)
+	}
+	return subs
+}
+
+// take removes what the writer writes next: up to a batch of frames, or
+// the reason to close once nothing is left to flush.
+func (c *Client) take() ([]queued, *Disconnect) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, bytes := 0, 0
+	for n < len(c.queue) && n < protocol.MaxBatchFrames && bytes < protocol.MaxBatchBytes {
+		bytes += c.queue[n].size
+		n++
+	}
+	if n == 0 {
+		c.queue = c.queue[:0] // reuse the storage
+		return nil, c.closing
+	}
+	batch := make([]queued, n)
+	copy(batch, c.queue)
+	clear(c.queue[:n])
+	c.queue = c.queue[n:]
+	return batch, nil
+}
+
+// written accounts for frames the transport took, resuming the
+// subscriptions once the queue has drained enough.
+func (c *Client) written(bytes int) {
+	c.mu.Lock()
+	c.queued -= bytes
+	resume := c.paused && c.queued < c.h.opts.MaxQueuedBytes/4
+	var subs []*subscription
+	if resume {
+		c.paused = false
+		subs = c.subsLocked()
+	}
+	c.mu.Unlock()
+	for _, sub := range subs {
+		sub.bs.SetPaused(false)
+	}
+}
+
+// writeLoop is the client's writer. It returns why the client ended.
+func (c *Client) writeLoop() Disconnect {
+	keepAlive := time.NewTicker(c.every)
+	defer keepAlive.Stop()
+	expiry := time.NewTimer(time.Hour)
+	defer expiry.Stop()
+	c.armExpiry(expiry)
+	last := time.Now()
+	encoded := make([][]byte, 0, protocol.MaxBatchFrames)
+	for {
+		batch, closing := c.take()
+		if closing != nil {
+			return *closing
+		}
+		if len(batch) > 0 {
+			encoded, bytes := encoded[:0], 0
+			for _, q := range batch {
+				bytes += q.size
+				b, err := c.t.Encode(q.f)
+				if err != nil {
+					c.log.Error("encode frame", "type", q.f.Type, "err", err)
+					continue
+				}
+				if b != nil {
+					encoded = append(encoded, b)
+				}
+			}
+			if len(encoded) > 0 {
+				ctx, cancel := context.WithTimeout(c.wctx, c.h.opts.SlowConsumerTimeout)
+				err := c.t.Write(ctx, encoded)
+				slow := ctx.Err() != nil && c.wctx.Err() == nil
+				cancel()
+				if err != nil {
+					if slow {
+						c.log.Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
+						c.h.opts.Metrics.SlowClientDisconnect(c.transport())
+						c.closeNow(slowConsumer("write blocked for " + c.h.opts.SlowConsumerTimeout.String()))
+					} else {
+						c.closeNow(Disconnect{Close: protocol.CloseNormal, Reason: "write failed"})
+					}
+					continue
+				}
+				last = time.Now()
+			}
+			c.written(bytes)
+			continue
+		}
+		select {
+		case <-c.wake:
+		case <-keepAlive.C:
+			if d := c.t.KeepAlive(c.wctx, time.Since(last)); d != nil {
+				c.closeNow(*d)
+			}
+		case <-c.renewed:
+			c.armExpiry(expiry)
+		case <-expiry.C:
+			if c.who.Load().Expired(time.Now()) {
+				c.log.Info("credentials expired, closing", "identity", c.who.Load().Key())
+				c.close(disconnectExpired)
+			}
+		}
+	}
+}
+
+// armExpiry sets t to fire when the client's credentials expire, or
+// stops it for credentials that do not.
+func (c *Client) armExpiry(t *time.Timer) {
+	t.Stop()
+	if exp := c.who.Load().Expires; !exp.IsZero() {
+		t.Reset(time.Until(exp))
+	}
+}
+
+// authCtx is the client's context carrying its current identity, for
+// the gate's checks.
+func (c *Client) authCtx() context.Context {
+	return auth.WithIdentity(c.ctx, *c.who.Load())
+}
+
+// check authorizes one action for the client's current identity.
+func (c *Client) check(a auth.Action) error {
+	return c.h.opts.Gate.Check(c.authCtx(), a)
+}
+
+// SubscribeRequest is what a client subscribes to.
+type SubscribeRequest = bridge.SubscribeOptions
+
+// Subscribe starts subscription id of the client (authorized for its
+// identity); ok, when not nil, is queued before the first delivery.
+func (c *Client) Subscribe(ctx context.Context, id string, o SubscribeRequest, ok *protocol.Frame) error {
+	if err := c.check(auth.Action{Kind: auth.Subscribe, Stream: o.Stream, Consumer: o.Consumer}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	_, exists := c.subs[id]
+	n := len(c.subs)
+	c.mu.Unlock()
+	switch {
+	case exists:
+		return httpx.NewError(protocol.CodeSubscriptionExists, "this session already has subscription "+id, "")
+	case n >= c.h.opts.MaxSubscriptions:
+		return httpx.NewError(protocol.CodeTooManySubscriptions, "the session is at its subscription limit", "")
+	}
+	sub := &subscription{c: c, id: id}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = c.h.opts.MaxQueuedBytes / 2 // a window of large messages cannot overrun the queue
+	}
+	bs, err := c.h.opts.Broker.Subscribe(ctx, o, sub)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closing != nil || c.subs == nil {
+		c.mu.Unlock()
+		bs.Close()
+		return bridge.ErrSubscriptionClosed
+	}
+	sub.bs = bs
+	c.subs[id] = sub
+	paused := c.paused
+	c.mu.Unlock()
+	if paused {
+		bs.SetPaused(true)
+	}
+	sub.start(ok)
+	return nil
+}
+
+// Unsubscribe ends subscription id: what JetStream already sent for it
+// is queued first, so that nothing of it follows the ok queued next.
+func (c *Client) Unsubscribe(ctx context.Context, id string) error {
+	c.mu.Lock()
+	sub, ok := c.subs[id]
+	delete(c.subs, id)
+	c.mu.Unlock()
+	if !ok {
+		return httpx.NewError(protocol.CodeSubscriptionNotFound, "no subscription "+id+" on this session", "")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.h.opts.SlowConsumerTimeout)
+	defer cancel()
+	sub.bs.Drain(ctx)
+	return nil
+}
+
+// forget removes a subscription the server ended, if it is still listed.
+func (c *Client) forget(sub *subscription) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.subs[sub.id] == sub {
+		delete(c.subs, sub.id)
+		return true
+	}
+	return false
+}
+
+// Stats of one client, for the handler's.
+func (c *Client) stats() (subs, queued, inflight int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sub := range c.subs {
+		inflight += sub.bs.InFlight()
+	}
+	return len(c.subs), c.queued, inflight
+}
+
+// Stream serves one REST subscription over t until it ends: the client
+// left (r's context), the consumer was deleted, the credentials expired,
+// the server shuts down, or the client read too slowly. An error
+// subscribing is returned before anything was written, for the caller to
+// answer; otherwise begin runs (to write the response's head) before the
+// first delivery, and Stream returns nil when the stream is over.
+// keepAlive is how often t.KeepAlive runs.
+func (h *Handler) Stream(r *http.Request, t Transport, o SubscribeRequest, keepAlive time.Duration, begin func() error) error {
+	c, ok := h.newClient(r, t, "stream", true, keepAlive)
+	if !ok {
+		return disconnectShutdown.Err
+	}
+	if err := c.Subscribe(r.Context(), "", o, nil); err != nil {
+		c.closeNow(disconnectNormal)
+		c.run()
+		return err
+	}
+	c.log.Debug("subscription stream open", "stream", o.Stream, "consumer", o.Consumer)
+	if err := begin(); err != nil {
+		c.closeNow(disconnectNormal)
+	}
+	stop := context.AfterFunc(r.Context(), func() { c.closeNow(disconnectNormal) })
+	defer stop()
+	c.run()
+	return nil
+}

@@ -1,0 +1,146 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/httpmq/httpmq/protocol"
+)
+
+// wsTransport is a WebSocket session's [Transport]: frames batched into
+// messages of the negotiated codec, pings as keep-alive, a close
+// handshake at the end.
+type wsTransport struct {
+	conn  *websocket.Conn
+	codec protocol.Codec
+	typ   websocket.MessageType
+	every time.Duration // the ping interval
+	buf   []byte        // reused for batched messages
+
+	pinging atomic.Bool // a ping awaits its pong
+	lost    atomic.Bool // a ping went unanswered
+	wg      sync.WaitGroup
+}
+
+func newWSTransport(conn *websocket.Conn, codec protocol.Codec, every time.Duration) *wsTransport {
+	t := &wsTransport{conn: conn, codec: codec, typ: websocket.MessageText, every: every}
+	if codec.Binary() {
+		t.typ = websocket.MessageBinary
+	}
+	return t
+}
+
+func (t *wsTransport) Encode(f *protocol.Frame) ([]byte, error) { return t.codec.Encode(f) }
+
+// Write sends the frames as one message (see protocol.AppendFrame).
+func (t *wsTransport) Write(ctx context.Context, frames [][]byte) error {
+	msg := frames[0]
+	if len(frames) > 1 {
+		msg = t.buf[:0]
+		for _, f := range frames {
+			msg = protocol.AppendFrame(t.codec, msg, f)
+		}
+		if cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
+			t.buf = msg
+		}
+	}
+	return t.conn.Write(ctx, t.typ, msg)
+}
+
+// KeepAlive pings the peer, one ping at a time; a ping unanswered within
+// the interval ends the session with 4002.
+func (t *wsTransport) KeepAlive(ctx context.Context, _ time.Duration) *Disconnect {
+	if t.lost.Load() {
+		return &Disconnect{Close: protocol.CloseIdleTimeout, Reason: "no pong within " + t.every.String()}
+	}
+	if !t.pinging.CompareAndSwap(false, true) {
+		return nil
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		defer t.pinging.Store(false)
+		pctx, cancel := context.WithTimeout(ctx, t.every)
+		defer cancel()
+		if err := t.conn.Ping(pctx); err != nil && ctx.Err() == nil {
+			t.lost.Store(true)
+		}
+	}()
+	return nil
+}
+
+// Close closes the WebSocket with d's code (the peer may be gone).
+func (t *wsTransport) Close(d Disconnect) {
+	reason := d.Close.String()
+	if d.Reason != "" {
+		reason += ": " + d.Reason
+	}
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	_ = t.conn.Close(websocket.StatusCode(d.Close), reason)
+	t.wg.Wait()
+}
+
+// serveWebSocket runs an accepted session: the client's writer on a
+// goroutine of its own, the reader (which runs the commands) on this
+// one, until either ends the session.
+func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec protocol.Codec) {
+	t := newWSTransport(conn, codec, h.opts.PingInterval)
+	c, ok := h.newClient(r, t, "session", false, h.opts.PingInterval)
+	if !ok {
+		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), protocol.CloseGoingAway.String())
+		return
+	}
+	c.log = c.log.With("subprotocol", codec.Name())
+	c.log.Debug("session open")
+	conn.SetReadLimit(h.opts.MaxFrameBytes)
+	c.send(&protocol.Frame{
+		Type: protocol.TypeHello, Version: protocol.Version, Session: c.id,
+		MaxFrame: int(h.opts.MaxFrameBytes), MaxSubs: h.opts.MaxSubscriptions, Heartbeat: h.opts.PingInterval,
+	})
+	go c.run()
+	err := c.readLoop(conn, codec)
+	c.close(disconnectNormal)
+	<-c.done
+	c.log.Debug("session closed", "why", err)
+}
+
+// readLoop reads and runs frames until the connection fails or closes.
+func (c *Client) readLoop(conn *websocket.Conn, codec protocol.Codec) error {
+	for {
+		typ, data, err := conn.Read(context.Background())
+		if err != nil {
+			return err
+		}
+		if (typ == websocket.MessageBinary) != codec.Binary() {
+			c.closeNow(Disconnect{Close: protocol.CloseProtocolError, Reason: "message type does not match subprotocol " + codec.Name()})
+			continue // the close handshake ends Read
+		}
+		protocol.Frames(codec, data, c.handle)
+	}
+}
+
+// handle runs one frame of a message, or reports why it did not decode.
+func (c *Client) handle(f *protocol.Frame, err error) {
+	if err != nil {
+		id := ""
+		var de *protocol.DecodeError
+		if errors.As(err, &de) {
+			id = de.ID
+		}
+		c.send(protocol.ErrorFrame(id, err))
+		return
+	}
+	if err := f.ValidateFromClient(); err != nil {
+		c.send(protocol.ErrorFrame(f.ID, err))
+		return
+	}
+	c.dispatch(f)
+}
