@@ -80,7 +80,9 @@ type Bridge struct {
 
 	wmu     sync.Mutex
 	watches map[consumerKey]*consumerWatch
-	wg      sync.WaitGroup // goroutines of closing subscriptions
+	wg      sync.WaitGroup // goroutines of closing subscriptions and of checks
+	quit    chan struct{}  // closed by Close
+	quitted sync.Once
 }
 
 // Connect dials NATS and prepares JetStream. Reconnects are automatic,
@@ -209,7 +211,7 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
-		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}}
+		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}, quit: make(chan struct{})}
 	reconnected.Store(b)
 	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
 		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
@@ -238,6 +240,7 @@ func redact(url string) string {
 // Close ends every subscription with [ErrClosed] and closes the
 // connection. Close is idempotent.
 func (b *Bridge) Close() {
+	b.quitted.Do(func() { close(b.quit) })
 	b.wmu.Lock()
 	watches := b.watches
 	b.watches = map[consumerKey]*consumerWatch{}

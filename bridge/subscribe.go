@@ -543,6 +543,7 @@ func (s *Subscription) check() {
 	s.mu.Unlock()
 	if silent {
 		s.b.log.Debug("pull requests silent; asking again", "stream", s.key.stream, "consumer", s.key.consumer)
+		s.w.confirm(0) // the consumer may be gone, its deletion unheard
 		s.lost()
 		return
 	}
@@ -594,6 +595,10 @@ func (s *Subscription) onStatus(m *nats.Msg) {
 	case code == "409" && strings.Contains(desc, "push based"):
 		s.end(fmt.Errorf("%w: %s became a push consumer", ErrInvalidConfig, s.key.consumer))
 		return
+	case code == "503" || code == "404": // no one answers for the consumer: is it gone?
+		s.requestDone(m.Subject, -1)
+		s.backOff()
+		s.w.confirm(0)
 	default: // exceeded max waiting, a refusal we did not expect: wait a little
 		s.b.log.Debug("pull request refused", "stream", s.key.stream, "consumer", s.key.consumer,
 			"status", code, "description", desc)

@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"container/heap"
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,6 +116,11 @@ func (w *consumerWatch) subscribe() error {
 		{"$JS.ACK.*.*." + s + "." + c + ".>", w.observe},
 		{"$JS.EVENT.ADVISORY.CONSUMER.DELETED." + s + "." + c, w.deleted(ErrConsumerNotFound)},
 		{"$JS.EVENT.ADVISORY.STREAM.DELETED." + s, w.deleted(ErrStreamNotFound)},
+		// JetStream sends those advisories through a queue it may close
+		// before they leave: the deletion requests made in the account
+		// are observed too, and the consumer looked up after them.
+		{"$JS.API.CONSUMER.DELETE." + s + "." + c, w.deleting},
+		{"$JS.API.STREAM.DELETE." + s, w.deleting},
 		{ackQuerySubject(w.key), w.answer},
 	}
 	for _, x := range subjects {
@@ -229,6 +236,45 @@ func (w *consumerWatch) deleted(why error) func(*nats.Msg) {
 			s.end(why)
 		}
 	}
+}
+
+// deleting handles a request to delete the consumer or its stream, seen
+// on its way to JetStream: the request may be refused, so the consumer is
+// looked up once JetStream had time to answer.
+func (w *consumerWatch) deleting(*nats.Msg) {
+	w.confirm(50*time.Millisecond, 250*time.Millisecond, time.Second, w.b.timeout)
+}
+
+// confirm looks the consumer up after each of waits in turn and ends
+// every member, saying why, once JetStream no longer has it. It is how a
+// deletion whose advisory was lost is learnt.
+func (w *consumerWatch) confirm(waits ...time.Duration) {
+	b := w.b
+	select {
+	case <-b.quit:
+		return
+	default:
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for _, d := range waits {
+			t := time.NewTimer(d)
+			select {
+			case <-b.quit:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			ctx, cancel := b.ctx(context.Background())
+			_, err := b.consumerInfo(ctx, w.key.stream, w.key.consumer)
+			cancel()
+			if errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
+				w.deleted(err)(nil)
+				return
+			}
+		}
+	}()
 }
 
 // rearm sets the timer for the next ack deadline, or for the end of the
