@@ -3,6 +3,7 @@ package compat_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,10 +129,6 @@ func TestGoSDKPublishSubscribeAck(t *testing.T) {
 			assert.NotEmpty(t, m.RequestID)
 			require.NoError(t, sdk.sendACK(ctx, stream, consumer, m.Sequence.Stream, m.Sequence.Consumer))
 
-			// A second subscriber of a push consumer without group.
-			busy := subscribe(t, sdk, sdkSubscribeParams{Stream: stream, Consumer: consumer, SubjectFilter: subjects[0]})
-			requireAPIError(t, busy.end(t), http.StatusConflict, "consumer_busy")
-
 			// The wildcard consumer gets every subject, each message with
 			// the subject it was published to.
 			all := subscribe(t, sdk, sdkSubscribeParams{Stream: stream, Consumer: wildcard, SubjectFilter: base + ".*", MaxMsgInflight: ptr(2)})
@@ -146,6 +143,32 @@ func TestGoSDKPublishSubscribeAck(t *testing.T) {
 				assert.Equal(t, subject, m.Subject)
 				require.NoError(t, sdk.sendACK(ctx, stream, wildcard, m.Sequence.Stream, m.Sequence.Consumer))
 			}
+			// A second subscriber of a push consumer without group shares
+			// it: each message goes to one of them, once (the wildcard
+			// consumer, read no more, gets them too).
+			second := subscribe(t, sdk, sdkSubscribeParams{Stream: stream, Consumer: consumer, SubjectFilter: subjects[0]})
+			sent := map[string]bool{}
+			for range 4 {
+				m := uuid()
+				sent[m] = true
+				require.NoError(t, sdk.publish(ctx, subjects[0], []byte(m)))
+			}
+			for len(sent) > 0 {
+				var m sdkDataMessage
+				select {
+				case m = <-sub.msgs:
+				case m = <-second.msgs:
+				case <-ctx.Done():
+					t.Fatal("a message did not arrive")
+				}
+				require.NoError(t, sdk.sendACK(ctx, stream, consumer, m.Sequence.Stream, m.Sequence.Consumer))
+				if strings.HasPrefix(string(m.B64Msg), "test-message-") {
+					continue // published by the wildcard checks above
+				}
+				require.True(t, sent[string(m.B64Msg)], "unexpected or repeated %q", m.B64Msg)
+				delete(sent, string(m.B64Msg))
+			}
+			require.ErrorIs(t, second.stop(t), context.Canceled)
 			require.ErrorIs(t, sub.stop(t), context.Canceled, "leaving ends PushSubscribe with the caller's cancellation")
 			require.ErrorIs(t, all.stop(t), context.Canceled)
 

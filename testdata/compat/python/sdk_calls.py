@@ -26,6 +26,7 @@ import queue
 import socket
 import sys
 import threading
+import time
 import traceback
 import urllib.parse
 import uuid
@@ -544,8 +545,27 @@ def case_errors(mgmt, data):
     sub = PushSubscription(data, stream, consumer, subject)
     try:
         data.publish(subject, b"first")
-        assert sub.next().message == b"first"
-        check_api_error(PushSubscription(data, stream, consumer, subject).end(), 409)  # busy
+        first = sub.next()
+        assert first.message == b"first"
+        # A second subscriber shares the consumer: the next message goes
+        # to one of them.
+        second = PushSubscription(data, stream, consumer, subject)
+        try:
+            data.send_ack(stream, first.stream_seq, consumer, first.consumer_seq)
+            data.publish(subject, b"second")
+            got = None
+            deadline = time.monotonic() + WAIT
+            while got is None and time.monotonic() < deadline:
+                for s in (sub, second):
+                    try:
+                        item = s.received.get(timeout=0.05)
+                    except queue.Empty:
+                        continue
+                    assert not isinstance(item, Exception), repr(item)
+                    got = item
+            assert got is not None and got.message == b"second"
+        finally:
+            second.stop()
         # The server ends the stream: its last line is the error.
         mgmt.delete_consumer_on_stream(stream, consumer)
         check_api_error(sub.end(), 404)
