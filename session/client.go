@@ -121,11 +121,17 @@ func (c *Client) run() {
 
 // close ends the client with d once the queue is written (bounded by the
 // write timeout). The first reason wins.
-func (c *Client) close(d Disconnect) { c.end(d, true) }
+func (c *Client) close(d Disconnect) { c.end(d, true, false) }
 
 // closeNow ends the client with d at once: what is queued is dropped,
 // a write in progress is cut short.
-func (c *Client) closeNow(d Disconnect) { c.end(d, false) }
+func (c *Client) closeNow(d Disconnect) { c.end(d, false, true) }
+
+// closeBroken ends the client with d without writing what is queued, but
+// lets a write in progress finish (within the write timeout): cutting it
+// short would break the connection before the close frame that says why.
+// For a client that broke the protocol.
+func (c *Client) closeBroken(d Disconnect) { c.end(d, false, false) }
 
 // transport is the metrics label of c: a REST stream or a session.
 func (c *Client) transport() metrics.Transport {
@@ -135,7 +141,7 @@ func (c *Client) transport() metrics.Transport {
 	return metrics.Session
 }
 
-func (c *Client) end(d Disconnect, flush bool) {
+func (c *Client) end(d Disconnect, flush, cut bool) {
 	c.mu.Lock()
 	if c.closing == nil {
 		c.closing, c.flush = &d, flush
@@ -144,7 +150,7 @@ func (c *Client) end(d Disconnect, flush bool) {
 		}
 	}
 	c.mu.Unlock()
-	if !flush {
+	if cut {
 		c.abort()
 	}
 	signal(c.wake)

@@ -120,7 +120,7 @@ func (c *Client) readLoop(conn *websocket.Conn, codec protocol.Codec) error {
 			return err
 		}
 		if (typ == websocket.MessageBinary) != codec.Binary() {
-			c.closeNow(Disconnect{Close: protocol.CloseProtocolError, Reason: "message type does not match subprotocol " + codec.Name()})
+			c.closeBroken(Disconnect{Close: protocol.CloseProtocolError, Reason: "message type does not match subprotocol " + codec.Name()})
 			continue // the close handshake ends Read
 		}
 		protocol.Frames(codec, data, c.handle)
