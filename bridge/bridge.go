@@ -80,8 +80,10 @@ type Bridge struct {
 
 	wmu     sync.Mutex
 	watches map[consumerKey]*consumerWatch
-	wg      sync.WaitGroup // goroutines of closing subscriptions and of checks
-	quit    chan struct{}  // closed by Close
+	fmu     sync.Mutex
+	feeds   map[string]*feed // live subscriptions' feeds, by subject
+	wg      sync.WaitGroup   // goroutines of closing subscriptions and of checks
+	quit    chan struct{}    // closed by Close
 	quitted sync.Once
 }
 
@@ -211,7 +213,7 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
-		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}, quit: make(chan struct{})}
+		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}, feeds: map[string]*feed{}, quit: make(chan struct{})}
 	reconnected.Store(b)
 	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
 		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
@@ -241,6 +243,7 @@ func redact(url string) string {
 // connection. Close is idempotent.
 func (b *Bridge) Close() {
 	b.quitted.Do(func() { close(b.quit) })
+	b.closeFeeds(fmt.Errorf("%w: the bridge closed", ErrClosed))
 	b.wmu.Lock()
 	watches := b.watches
 	b.watches = map[consumerKey]*consumerWatch{}
