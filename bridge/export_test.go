@@ -12,10 +12,3 @@ func (b *Bridge) CreateJetStreamPushConsumer(ctx context.Context, stream string,
 	_, err := b.js.CreateOrUpdatePushConsumer(ctx, stream, cfg)
 	return err
 }
-
-// Feeds counts the bridge's live feeds.
-func (b *Bridge) Feeds() int {
-	b.fmu.Lock()
-	defer b.fmu.Unlock()
-	return len(b.feeds)
-}

@@ -547,6 +547,14 @@ func (f *feed) onError(_ jetstream.ConsumeContext, err error) {
 	}
 }
 
+// Feeds counts the subjects this bridge holds a NATS subscription for,
+// on behalf of live subscriptions.
+func (b *Bridge) Feeds() int {
+	b.fmu.Lock()
+	defer b.fmu.Unlock()
+	return len(b.feeds)
+}
+
 // closeFeeds ends every live subscription with why.
 func (b *Bridge) closeFeeds(why error) {
 	b.fmu.Lock()

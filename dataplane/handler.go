@@ -105,6 +105,7 @@ func New(opts Options) *Handler {
 	r.GET("/v1/data/alive", h.alive)
 	r.GET("/v1/data/ready", h.ready)
 	r.POST("/v1/data/subject/:subject", h.publish)
+	r.GET("/v1/data/subject/:subject", h.listen)
 	r.GET("/v1/data/stream/:stream/consumer/:consumer", h.subscribe)
 	for route := range ackRoutes {
 		r.POST("/v1/data/stream/:stream/consumer/:consumer/"+route, h.ack(route))

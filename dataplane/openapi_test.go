@@ -170,6 +170,14 @@ func TestOpenAPIConformance(t *testing.T) {
 	x = c.ok(t, "GET", "/v1/data/stream/S/consumer/all", nil, "Accept", "text/event-stream")
 	assert.Equal(t, "text/event-stream", x.Header.Get("Content-Type"))
 	c.fails(t, 404, "stream_not_found", "GET", "/v1/data/stream/nope/consumer/all", nil)
+
+	// Live: the first line is a stored message recovered.
+	x = c.ok(t, "GET", "/v1/data/subject/s.>?from_seq=1", nil)
+	var live dataplane.Delivery
+	require.NoError(t, json.Unmarshal(x.Body, &live), "%s", x.Body)
+	assert.Equal(t, uint64(1), live.Sequence.Stream)
+	c.fails(t, 400, "bad_request", "GET", "/v1/data/subject/s.>?last=0", nil)
+	c.fails(t, 400, "reserved_subject", "GET", "/v1/data/subject/_INBOX.>", nil)
 	c.fails(t, 404, "consumer_not_found", "GET", "/v1/data/stream/S/consumer/nope", nil)
 	c.fails(t, 400, "bad_request", "GET", "/v1/data/stream/S/consumer/all?max_msg_inflight=0", nil)
 	c.fails(t, 400, "invalid_subject", "GET", "/v1/data/stream/S/consumer/all?subject_name=s..a", nil)
@@ -238,6 +246,7 @@ func TestOpenAPIUnavailable(t *testing.T) {
 	c.fails(t, 503, "unavailable", "GET", "/v1/data/ready", nil)
 	c.fails(t, 503, "unavailable", "POST", "/v1/data/subject/s", []byte("AA=="), "Content-Type", "text/plain")
 	c.fails(t, 503, "unavailable", "GET", "/v1/data/stream/S/consumer/c", nil)
+	c.fails(t, 503, "unavailable", "GET", "/v1/data/subject/s", nil)
 	for _, route := range []string{"ack", "nak", "term", "progress"} {
 		c.fails(t, 503, "unavailable", "POST", "/v1/data/stream/S/consumer/c/"+route, []byte(`{"consumer":1,"stream":1}`), "Content-Type", "application/json")
 	}

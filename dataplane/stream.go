@@ -54,7 +54,13 @@ func (s *stream) Encode(f *protocol.Frame) ([]byte, error) {
 	var buf bytes.Buffer
 	switch f.Type {
 	case protocol.TypeMsg:
-		id := strconv.FormatUint(f.StreamSeq, 10) + "." + strconv.FormatUint(f.ConsumerSeq, 10)
+		// The SSE event id: stream.consumer sequences, or for a live
+		// message the stream sequence alone, which a reconnecting
+		// EventSource sends back as Last-Event-ID to resume after it.
+		id := strconv.FormatUint(f.StreamSeq, 10)
+		if f.ConsumerSeq != 0 {
+			id += "." + strconv.FormatUint(f.ConsumerSeq, 10)
+		}
 		if err := s.f.message(&buf, id, delivery(s.requestID, f)); err != nil {
 			return nil, err
 		}

@@ -64,6 +64,7 @@ const (
 	CodeTimeout         Code = "timeout"           // JetStream did not answer in time; the outcome is unknown
 	CodeRequestTimeout  Code = "request_timeout"   // the request body did not arrive within the server's body read timeout; nothing was done
 	CodeShuttingDown    Code = "shutting_down"     // the server is stopping; retry on another instance
+	CodeReplayOverrun   Code = "replay_overrun"    // live messages outran a recovering subscription's replay; subscribe again from the last sequence received
 	CodeInternal        Code = "internal"          // a bug or unexpected failure on the server
 )
 
@@ -80,7 +81,7 @@ func Codes() []Code {
 		CodeDeliverGroupMismatch, CodeFilterMismatch, CodeAckNotPending,
 		CodeSubscriptionExists, CodeTooManySubscriptions, CodePublishRefused, CodePreconditionFailed,
 		CodeUnauthorized, CodeForbidden, CodeRateLimited, CodeTooManySessions,
-		CodeUnavailable, CodeTimeout, CodeRequestTimeout, CodeShuttingDown, CodeInternal,
+		CodeUnavailable, CodeTimeout, CodeRequestTimeout, CodeShuttingDown, CodeReplayOverrun, CodeInternal,
 	}
 }
 
@@ -114,7 +115,7 @@ func (c Code) HTTPStatus() int {
 		return 413 // RequestEntityTooLarge
 	case CodeRateLimited:
 		return 429 // TooManyRequests
-	case CodeUnavailable, CodeShuttingDown, CodeTooManySessions:
+	case CodeUnavailable, CodeShuttingDown, CodeTooManySessions, CodeReplayOverrun:
 		return 503 // ServiceUnavailable
 	case CodeTimeout:
 		return 504 // GatewayTimeout
@@ -128,7 +129,7 @@ func (c Code) HTTPStatus() int {
 func (c Code) Retryable() bool {
 	switch c {
 	case CodeUnavailable, CodeTimeout, CodeShuttingDown, CodeRateLimited,
-		CodeTooManySessions, CodeConsumerBusy, CodeRequestTimeout:
+		CodeTooManySessions, CodeConsumerBusy, CodeRequestTimeout, CodeReplayOverrun:
 		return true
 	}
 	return false

@@ -10,7 +10,7 @@ type FrameType string
 // answered by [TypePong]); the acknowledgement frames may leave "id" empty
 // to ask for no reply.
 const (
-	TypeSubscribe   FrameType = "subscribe"   // start delivering a consumer's messages
+	TypeSubscribe   FrameType = "subscribe"   // start delivering a consumer's messages, or a subject's (live)
 	TypeUnsubscribe FrameType = "unsubscribe" // stop a subscription
 	TypePublish     FrameType = "publish"     // publish one message to JetStream
 	TypeAck         FrameType = "ack"         // acknowledge a delivery
@@ -100,6 +100,14 @@ type Frame struct {
 	Filter      string `json:"filter,omitempty" msgpack:"filter,omitempty"`
 	Group       string `json:"group,omitempty" msgpack:"group,omitempty"`
 	MaxInflight int    `json:"max_inflight,omitempty" msgpack:"max_inflight,omitempty"`
+
+	// live subscriptions (subscribe with "subject"): where to recover
+	// from, at most one of them, and whether all of it was still stored
+	// (the ok reply)
+	FromSeq   uint64 `json:"from_seq,omitempty" msgpack:"from_seq,omitempty"`
+	Since     int64  `json:"since,omitempty" msgpack:"since,omitempty"` // Unix nanoseconds
+	Last      int    `json:"last,omitempty" msgpack:"last,omitempty"`
+	Recovered bool   `json:"recovered,omitempty" msgpack:"recovered,omitempty"`
 
 	// delivery metadata: msg and acks
 	StreamSeq   uint64 `json:"stream_seq,omitempty" msgpack:"stream_seq,omitempty"`

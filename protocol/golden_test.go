@@ -29,6 +29,9 @@ func goldenCases() []struct {
 	}{
 		{"hello", &protocol.Frame{Type: protocol.TypeHello, Version: 1, Session: "s_7Hq2", MaxFrame: 1 << 20, MaxSubs: 64, Heartbeat: 20 * time.Second}},
 		{"subscribe", &protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "orders", Stream: "ORDERS", Consumer: "worker", Filter: "orders.>", Group: "workers", MaxInflight: 32}},
+		{"subscribe_live", &protocol.Frame{Type: protocol.TypeSubscribe, ID: "9", Sub: "prices", Subject: "prices.>", FromSeq: 5001}},
+		{"ok_live", &protocol.Frame{Type: protocol.TypeOK, ID: "9", Stream: "PRICES", Recovered: true}},
+		{"msg_live", &protocol.Frame{Type: protocol.TypeMsg, Sub: "prices", Subject: "prices.eur", Stream: "PRICES", StreamSeq: 5001, Time: 1767225600123456789, Data: []byte(`{"bid":1.0871}`)}},
 		{"unsubscribe", &protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "2", Sub: "orders"}},
 		{"publish", &protocol.Frame{Type: protocol.TypePublish, ID: "3", Subject: "orders.eu.created", MsgID: "order-1042", Headers: protocol.Header{"Trace-Id": {"abc"}, "A": {"1", "2"}}, Data: []byte(`{"order":1042}`)}},
 		{"ack", &protocol.Frame{Type: protocol.TypeAck, ID: "4", Stream: "ORDERS", Consumer: "worker", StreamSeq: 1042, ConsumerSeq: 17, Deliveries: 1}},

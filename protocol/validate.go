@@ -28,6 +28,23 @@ func (f *Frame) Validate() error {
 	case TypeSubscribe:
 		v.id(f.ID, true)
 		v.id2("sub", f.Sub, true)
+		if f.Subject != "" { // live: a subject, no consumer
+			if f.Stream != "" || f.Consumer != "" {
+				v.fail("subject", "names a live subscription: it goes without stream and consumer")
+			}
+			n := 0
+			for _, set := range []bool{f.FromSeq > 0, f.Since != 0, f.Last != 0} {
+				if set {
+					n++
+				}
+			}
+			if n > 1 {
+				v.fail("from_seq", "since and last are exclusive: recover from one position")
+			}
+			v.nonNegative("since", f.Since)
+			v.nonNegative("last", int64(f.Last))
+			break
+		}
 		v.required("stream", f.Stream)
 		v.required("consumer", f.Consumer)
 		v.nonNegative("max_inflight", int64(f.MaxInflight))
@@ -67,6 +84,9 @@ func (f *Frame) Validate() error {
 	case TypeMsg:
 		v.id2("sub", f.Sub, true)
 		v.required("subject", f.Subject)
+		if f.Consumer == "" && f.ConsumerSeq == 0 {
+			break // a live message: stream and stream_seq when a stream holds it
+		}
 		v.required("stream", f.Stream)
 		v.required("consumer", f.Consumer)
 		v.positive("stream_seq", f.StreamSeq)

@@ -341,6 +341,40 @@ func (c *Client) Subscribe(ctx context.Context, id string, o SubscribeRequest, o
 	if err := c.check(auth.Action{Kind: auth.Subscribe, Stream: o.Stream, Consumer: o.Consumer}); err != nil {
 		return err
 	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = c.h.opts.MaxQueuedBytes / 2 // a window of large messages cannot overrun the queue
+	}
+	return c.add(id, ok, func(sub *subscription) (source, error) {
+		return c.h.opts.Broker.Subscribe(ctx, o, sub)
+	})
+}
+
+// LiveRequest is the subject a client subscribes to live, and where it
+// recovers from.
+type LiveRequest = bridge.LiveOptions
+
+// Listen starts live subscription id of the client to a subject
+// (authorized for its identity); ok, when not nil, is queued before the
+// first message, saying which stream serves the subject and whether the
+// recovery asked for was complete.
+func (c *Client) Listen(ctx context.Context, id string, o LiveRequest, ok *protocol.Frame) error {
+	if err := c.check(auth.Action{Kind: auth.Listen, Subject: o.Subject}); err != nil {
+		return err
+	}
+	if o.MaxBuffer <= 0 {
+		o.MaxBuffer = c.h.opts.MaxQueuedBytes
+	}
+	return c.add(id, ok, func(sub *subscription) (source, error) {
+		ls, err := c.h.opts.Broker.Listen(ctx, o, sub)
+		if err == nil && ok != nil {
+			ok.Stream, ok.Recovered = ls.Stream(), ls.Recovered()
+		}
+		return ls, err
+	})
+}
+
+// add registers subscription id, whose source open starts.
+func (c *Client) add(id string, ok *protocol.Frame, open func(*subscription) (source, error)) error {
 	c.mu.Lock()
 	_, exists := c.subs[id]
 	n := len(c.subs)
@@ -352,10 +386,7 @@ func (c *Client) Subscribe(ctx context.Context, id string, o SubscribeRequest, o
 		return httpx.NewError(protocol.CodeTooManySubscriptions, "the session is at its subscription limit", "")
 	}
 	sub := &subscription{c: c, id: id}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = c.h.opts.MaxQueuedBytes / 2 // a window of large messages cannot overrun the queue
-	}
-	bs, err := c.h.opts.Broker.Subscribe(ctx, o, sub)
+	bs, err := open(sub)
 	if err != nil {
 		return err
 	}
@@ -421,16 +452,31 @@ func (c *Client) stats() (subs, queued, inflight int) {
 // first delivery, and Stream returns nil when the stream is over.
 // keepAlive is how often t.KeepAlive runs.
 func (h *Handler) Stream(r *http.Request, t Transport, o SubscribeRequest, keepAlive time.Duration, begin func() error) error {
+	return h.stream(r, t, keepAlive, begin, func(c *Client) error {
+		c.log.Debug("subscription stream open", "stream", o.Stream, "consumer", o.Consumer)
+		return c.Subscribe(r.Context(), "", o, nil)
+	})
+}
+
+// StreamLive serves one REST live subscription to a subject over t, as
+// Stream serves a consumer's.
+func (h *Handler) StreamLive(r *http.Request, t Transport, o LiveRequest, keepAlive time.Duration, begin func() error) error {
+	return h.stream(r, t, keepAlive, begin, func(c *Client) error {
+		c.log.Debug("live stream open", "subject", o.Subject)
+		return c.Listen(r.Context(), "", o, nil)
+	})
+}
+
+func (h *Handler) stream(r *http.Request, t Transport, keepAlive time.Duration, begin func() error, open func(*Client) error) error {
 	c, ok := h.newClient(r, t, "stream", true, keepAlive)
 	if !ok {
 		return disconnectShutdown.Err
 	}
-	if err := c.Subscribe(r.Context(), "", o, nil); err != nil {
+	if err := open(c); err != nil {
 		c.closeNow(disconnectNormal)
 		c.run()
 		return err
 	}
-	c.log.Debug("subscription stream open", "stream", o.Stream, "consumer", o.Consumer)
 	if err := begin(); err != nil {
 		c.closeNow(disconnectNormal)
 	}

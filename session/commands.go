@@ -18,6 +18,16 @@ func (c *Client) dispatch(f *protocol.Frame) {
 	case protocol.TypePing:
 		c.send(&protocol.Frame{Type: protocol.TypePong, ID: f.ID})
 	case protocol.TypeSubscribe:
+		if f.Subject != "" {
+			o := LiveRequest{Subject: f.Subject, FromSeq: f.FromSeq, Last: f.Last}
+			if f.Since > 0 {
+				o.Since = time.Unix(0, f.Since)
+			}
+			if err := c.Listen(c.ctx, f.Sub, o, ok(f)); err != nil {
+				c.reply(ok(f), err)
+			}
+			return
+		}
 		o := SubscribeRequest{Stream: f.Stream, Consumer: f.Consumer, Filter: f.Filter, Group: f.Group, MaxInFlight: f.MaxInflight}
 		if err := c.Subscribe(c.ctx, f.Sub, o, ok(f)); err != nil {
 			c.reply(ok(f), err)

@@ -15,7 +15,7 @@ import (
 type subscription struct {
 	c  *Client
 	id string
-	bs *bridge.Subscription
+	bs source
 
 	// Deliveries that arrive before the subscribe's ok is queued wait
 	// here (no more than the credit), so that the ok comes first.

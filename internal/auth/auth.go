@@ -71,6 +71,7 @@ const (
 	AdminWrite Kind = "admin.write" // define, change, delete, purge
 	Publish    Kind = "publish"     // publish to Subject
 	Subscribe  Kind = "subscribe"   // read Stream/Consumer
+	Listen     Kind = "listen"      // receive Subject's messages live, without a consumer
 	Ack        Kind = "ack"         // ack, nak, term, progress on Stream/Consumer
 )
 
@@ -89,7 +90,7 @@ type Action struct {
 
 func (a Action) String() string {
 	switch a.Kind {
-	case Publish:
+	case Publish, Listen:
 		return fmt.Sprintf("%s %s", a.Kind, a.Subject)
 	case Subscribe, Ack:
 		return fmt.Sprintf("%s %s/%s", a.Kind, a.Stream, a.Consumer)

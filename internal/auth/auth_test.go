@@ -44,7 +44,8 @@ func hsTokens(t testing.TB) *auth.Tokens {
 }
 
 func TestPermissionsAllow(t *testing.T) {
-	p := auth.Permissions{Admin: auth.AdminReadOnly, Publish: []string{"orders.*", "audit.>"}, Subscribe: []string{"ORDERS/worker", "AUDIT/*"}}
+	p := auth.Permissions{Admin: auth.AdminReadOnly, Publish: []string{"orders.*", "audit.>"}, Subscribe: []string{"ORDERS/worker", "AUDIT/*"},
+		Listen: []string{"prices.>", "news.*"}}
 	for _, tc := range []struct {
 		a    auth.Action
 		want bool
@@ -60,6 +61,13 @@ func TestPermissionsAllow(t *testing.T) {
 		{auth.Action{Kind: auth.Ack, Stream: "ORDERS", Consumer: "worker"}, true},
 		{auth.Action{Kind: auth.Subscribe, Stream: "ORDERS", Consumer: "other"}, false},
 		{auth.Action{Kind: auth.Subscribe, Stream: "AUDIT", Consumer: "any"}, true},
+		{auth.Action{Kind: auth.Listen, Subject: "prices.eur"}, true},
+		{auth.Action{Kind: auth.Listen, Subject: "prices.*"}, true},
+		{auth.Action{Kind: auth.Listen, Subject: "news.*"}, true},
+		{auth.Action{Kind: auth.Listen, Subject: "news.>"}, false},
+		{auth.Action{Kind: auth.Listen, Subject: ">"}, false},
+		{auth.Action{Kind: auth.Listen, Subject: "orders.eu"}, false},
+		{auth.Action{Kind: auth.Subscribe, Stream: "prices.>", Consumer: "x"}, false},
 		{auth.Action{Kind: "unknown"}, false},
 	} {
 		assert.Equal(t, tc.want, p.Allows(tc.a), "%s", tc.a)

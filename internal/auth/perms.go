@@ -38,8 +38,11 @@ func (l *AdminLevel) UnmarshalText(b []byte) error {
 //	{"admin": "read", "publish": ["orders.*"], "subscribe": ["ORDERS/worker", "AUDIT/*"]}
 //
 // Publish holds NATS subject patterns (`*` one token, `>` the rest);
-// Subscribe holds "stream/consumer" pairs where either side may be `*`.
-// Subscribing to a consumer also allows acknowledging its messages.
+// Subscribe holds "stream/consumer" pairs where either side may be `*`;
+// Listen holds the subject patterns an identity may subscribe to live,
+// without a consumer (`"listen": ["prices.>"]` allows prices.eur and
+// prices.*, not >). Subscribing to a consumer also allows acknowledging
+// its messages.
 // Admin rights and dataplane rights are independent.
 //
 // Whatever the permissions, reserved subjects ([bridge.Reserved]) are
@@ -50,6 +53,7 @@ type Permissions struct {
 	Admin     AdminLevel `json:"admin,omitempty"`
 	Publish   []string   `json:"publish,omitempty"`
 	Subscribe []string   `json:"subscribe,omitempty"`
+	Listen    []string   `json:"listen,omitempty"`
 	// PublishHeaders grants JetStream's optimistic-concurrency headers
 	// (Nats-Expected-Stream, Nats-Expected-Last-Sequence,
 	// Nats-Expected-Last-Subject-Sequence) on publishes; names in any case.
@@ -81,6 +85,15 @@ func (p Permissions) Validate() error {
 			return fmt.Errorf("subscribe pattern %q is not stream/consumer", s)
 		}
 	}
+	for _, s := range p.Listen {
+		if bridge.ValidateSubject(s, true) != nil {
+			return fmt.Errorf("listen pattern %q is not a NATS subject pattern", s)
+		}
+		if bridge.Reserved(s) {
+			return fmt.Errorf("listen pattern %q is in the reserved subjects (%s), which no permission grants",
+				s, strings.Join(bridge.ReservedPrefixes(), ", "))
+		}
+	}
 	return nil
 }
 
@@ -107,6 +120,8 @@ func (p Permissions) Allows(a Action) bool {
 			st, co, _ := strings.Cut(pat, "/")
 			return (st == "*" || st == a.Stream) && (co == "*" || co == a.Consumer)
 		})
+	case Listen:
+		return slices.ContainsFunc(p.Listen, func(pat string) bool { return bridge.SubjectMatches(pat, a.Subject) })
 	}
 	return false
 }
@@ -121,6 +136,10 @@ func reserved(a Action) error {
 			return bridge.ValidatePublishSubject(a.Subject)
 		}
 		return bridge.CheckReservedHeaders(a.Header)
+	case Listen:
+		if bridge.Reserved(a.Subject) {
+			return fmt.Errorf("%w: %s", bridge.ErrReservedSubject, a.Subject)
+		}
 	case AdminWrite:
 		if a.Subject != "" && bridge.OverlapsReserved(a.Subject) {
 			return bridge.ValidateStreamSubject(a.Subject)
@@ -131,7 +150,8 @@ func reserved(a Action) error {
 
 // ParsePermissions reads the compact form used for API keys in the
 // config file: space-separated admin=LEVEL, publish=P1,P2,
-// subscribe=S/C,S2/* and publish_headers=H1,H2 items, each optional; or
+// subscribe=S/C,S2/*, listen=P1,P2 and publish_headers=H1,H2 items, each
+// optional; or
 // the JSON form of [Permissions].
 func ParsePermissions(s string) (Permissions, error) {
 	var p Permissions
@@ -157,10 +177,12 @@ func ParsePermissions(s string) (Permissions, error) {
 			p.Publish = append(p.Publish, strings.Split(v, ",")...)
 		case "subscribe":
 			p.Subscribe = append(p.Subscribe, strings.Split(v, ",")...)
+		case "listen":
+			p.Listen = append(p.Listen, strings.Split(v, ",")...)
 		case "publish_headers":
 			p.PublishHeaders = append(p.PublishHeaders, strings.Split(v, ",")...)
 		default:
-			err = fmt.Errorf("unknown key %q (want admin, publish, subscribe or publish_headers)", k)
+			err = fmt.Errorf("unknown key %q (want admin, publish, subscribe, listen or publish_headers)", k)
 		}
 		if err != nil {
 			return p, fmt.Errorf("permissions: %w", err)

@@ -70,6 +70,9 @@ func TestPermissionsValidateReserved(t *testing.T) {
 		{PublishHeaders: []string{"Nats-Rollup"}},
 		{PublishHeaders: []string{"Nats-Msg-Id"}},
 		{PublishHeaders: []string{"X-Trace"}},
+		{Listen: []string{"$JS.ACK.>"}},
+		{Listen: []string{"_INBOX.*"}},
+		{Listen: []string{"a..b"}},
 	} {
 		assert.Error(t, p.Validate(), "%+v", p)
 	}
@@ -80,4 +83,8 @@ func TestPermissionsValidateReserved(t *testing.T) {
 		PublishHeaders: []string{"Nats-Expected-Last-Subject-Sequence", "nats-expected-stream"}}, p)
 	_, err = auth.ParsePermissions(`{"publish":["$JS.>"]}`)
 	require.Error(t, err)
+	p, err = auth.ParsePermissions("listen=prices.>,news.*")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"prices.>", "news.*"}, p.Listen)
+	assert.False(t, p.Allows(auth.Action{Kind: auth.Listen, Subject: "$JS.API.x"}))
 }

@@ -42,6 +42,7 @@ var sentinels = []struct {
 	{bridge.ErrFilterMismatch, protocol.CodeFilterMismatch},
 	{bridge.ErrFilterNotInStream, protocol.CodeFilterNotInStream},
 	{bridge.ErrUnavailable, protocol.CodeUnavailable},
+	{bridge.ErrReplayOverrun, protocol.CodeReplayOverrun},
 	{bridge.ErrSubscriptionClosed, protocol.CodeUnavailable},
 }
 
