@@ -123,8 +123,16 @@ func (s *stream) flush(ctx context.Context) error {
 		if err := s.rc.SetWriteDeadline(deadline); err != nil {
 			s.noDeadlines = true
 		} else {
-			stop := context.AfterFunc(ctx, func() { _ = s.rc.SetWriteDeadline(time.Now()) })
-			defer stop()
+			cut := make(chan struct{})
+			stop := context.AfterFunc(ctx, func() {
+				defer close(cut)
+				_ = s.rc.SetWriteDeadline(time.Now())
+			})
+			defer func() {
+				if !stop() {
+					<-cut // the writer must not be touched once the handler returns
+				}
+			}()
 		}
 	}
 	if s.buf.Len() > 0 {

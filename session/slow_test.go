@@ -53,7 +53,9 @@ func slowReader(t *testing.T, withSlow bool, queue, inflight int) (uint64, sessi
 	require.NoError(t, err)
 	consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "slow", AckWait: time.Hour})
 	consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "live", AckWait: time.Hour, FilterSubjects: []string{"s.live"}})
-	srv := startServer(t, h2c, session.Options{Broker: env.Bridge, MaxQueuedBytes: queue, SlowConsumerTimeout: time.Hour})
+	// A client that never reads never answers pings either: no keep-alive
+	// verdict may end it while a loaded machine runs the test.
+	srv := startServer(t, h2c, session.Options{Broker: env.Bridge, MaxQueuedBytes: queue, SlowConsumerTimeout: time.Hour, PingInterval: time.Hour})
 
 	if withSlow {
 		slow := dial(t, srv, protocol.SubprotocolMsgpack)
