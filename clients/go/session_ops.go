@@ -154,7 +154,11 @@ func randomID() string {
 // connection (telling OnEvent), and ends it only when the server refuses
 // for good (consumer deleted, say). opts may be nil.
 func (s *Session) Subscribe(ctx context.Context, stream, consumer string, opts *SubscribeOptions) (*Subscription, error) {
-	sub := newSubscription(stream, consumer, opts)
+	return s.start(ctx, newSubscription(stream, consumer, opts))
+}
+
+// start subscribes sub on the session.
+func (s *Session) start(ctx context.Context, sub *Subscription) (*Subscription, error) {
 	sub.id = s.nextID()
 	sub.stop = func(ctx context.Context) error { return s.unsubscribe(ctx, sub) }
 	s.mu.Lock()
@@ -189,13 +193,16 @@ func (s *Session) Subscribe(ctx context.Context, stream, consumer string, opts *
 
 // frame is sub's subscribe command.
 func (sub *Subscription) frame(id string) *protocol.Frame {
+	if sub.subject != "" {
+		return sub.liveFrame(id)
+	}
 	return &protocol.Frame{Type: protocol.TypeSubscribe, ID: id, Sub: sub.id, Stream: sub.stream, Consumer: sub.consumer,
 		Filter: sub.opts.Filter, Group: sub.opts.Group, MaxInflight: sub.opts.MaxInflight}
 }
 
-func (sub *Subscription) setActive() {
+func (sub *Subscription) setActive(recovered bool) {
 	sub.mu.Lock()
-	sub.active = true
+	sub.active, sub.recovered = true, recovered
 	sub.mu.Unlock()
 }
 

@@ -174,7 +174,7 @@ func (s *Session) dispatch(f *protocol.Frame) {
 		cl := s.calls[f.ID]
 		delete(s.calls, f.ID)
 		if cl != nil && cl.sub != nil && f.Type == protocol.TypeOK {
-			cl.sub.setActive() // before any msg of it, which follow the ok
+			cl.sub.setActive(f.Recovered) // before any msg of it, which follow the ok
 		}
 		s.mu.Unlock()
 		if cl != nil {

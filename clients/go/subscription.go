@@ -21,6 +21,8 @@ type Subscription struct {
 	stream   string
 	consumer string
 	opts     SubscribeOptions
+	subject  string                          // a live subscription's subject
+	live     LiveOptions                     // where it started
 	stop     func(ctx context.Context) error // ends it on the server's side
 
 	mu     sync.Mutex
@@ -29,6 +31,10 @@ type Subscription struct {
 	done   chan struct{} // closed when the subscription has ended
 	err    error         // why it ended
 	active bool          // session: the server accepted it at least once
+	// live subscriptions: the last stream sequence received, and whether
+	// the last subscribe recovered all it asked for
+	lastSeq   uint64
+	recovered bool
 }
 
 // SubscribeOptions are the optional parts of a subscription. nil is fine.
@@ -62,6 +68,12 @@ func (s *Subscription) push(m *Message) bool {
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return false
+	}
+	if s.subject != "" {
+		if m.StreamSeq != 0 && m.StreamSeq <= s.lastSeq {
+			return true // already received before a reconnect
+		}
+		s.lastSeq = max(s.lastSeq, m.StreamSeq)
 	}
 	s.queue = append(s.queue, m)
 	select {

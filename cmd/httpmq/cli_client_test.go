@@ -132,8 +132,17 @@ func TestCLIEndToEnd(t *testing.T) {
 	info = jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
 	assert.EqualValues(t, 1, info["num_ack_pending"])
 
+	// Live: the last two messages of a subject, no consumer, nothing acked.
+	out = run("", "sub", "--subject", "orders.*", "--last", "2", "--count", "2", "--json")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.EqualValues(t, 101, jsonOf(t, lines[0])["stream_seq"])
+	assert.Equal(t, "unacked", jsonOf(t, lines[1])["data"])
+	r := cli(t, "", append([]string{"sub", "--subject", "orders.*", "ORDERS"}, urls...)...)
+	assert.Equal(t, exitUsage, r.code, "a subject or a consumer, not both")
+
 	// Deleting asks first; a script (stdin not a terminal) must say -f.
-	r := cli(t, "", append([]string{"consumer", "rm", "ORDERS", "worker"}, urls...)...)
+	r = cli(t, "", append([]string{"consumer", "rm", "ORDERS", "worker"}, urls...)...)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Equal(t, "httpmq: not going to delete consumer worker of stream ORDERS without confirmation: "+
 		"standard input is not a terminal, so httpmq cannot ask; add -f (--force) to do it\n", r.stderr)

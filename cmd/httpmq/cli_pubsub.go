@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -206,14 +207,23 @@ func (a *app) subCommand() *ffcli.Command {
 		group       string
 		maxInflight int
 		rest        bool
+		subject     string
+		fromSeq     uint64
+		since       time.Duration
+		last        int
 	)
-	return a.command("", leaf{name: "sub", args: "STREAM CONSUMER", help: "receive a consumer's messages, print and acknowledge them",
+	return a.command("", leaf{name: "sub", args: "[STREAM] [CONSUMER]", help: "receive a consumer's messages (print and acknowledge them), or a subject's live",
 		long: strings.TrimSpace(`
 Prints each message as it arrives and acknowledges it once printed (unless
 --no-ack: JetStream then redelivers it after the consumer's ack wait).
 Runs until --count messages were received, or until interrupted. Uses one
 WebSocket session (which reconnects by itself), or the REST dataplane with
---rest.`),
+--rest.
+
+With --subject instead of STREAM CONSUMER, listens to a subject live (no
+consumer, nothing to acknowledge), first recovering stored messages with
+--from-seq, --since or --last when a stream captures the subject; after a
+reconnect the session resumes after the last message printed.`),
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&count, "count", 0, "stop after this many messages (0: run until interrupted)")
 			fs.BoolVar(&noAck, "no-ack", false, "do not acknowledge the messages")
@@ -221,8 +231,22 @@ WebSocket session (which reconnects by itself), or the REST dataplane with
 			fs.StringVar(&group, "group", "", "delivery group of a push consumer")
 			fs.IntVar(&maxInflight, "max-inflight", 64, "most unacknowledged messages at once")
 			fs.BoolVar(&rest, "rest", false, "subscribe over the REST dataplane instead of a session")
+			fs.StringVar(&subject, "subject", "", "listen to this `subject` live (wildcards allowed) instead of a consumer")
+			fs.Uint64Var(&fromSeq, "from-seq", 0, "with --subject: recover from this stream `sequence` on")
+			fs.DurationVar(&since, "since", 0, "with --subject: recover the messages stored this long ago or later")
+			fs.IntVar(&last, "last", 0, "with --subject: recover the last `N` messages")
 		},
 		run: func(ctx context.Context, cf *clientFlags, pos []string) error {
+			if subject != "" || len(pos) != 2 {
+				if subject == "" || len(pos) != 0 || rest {
+					return usageError{errors.New("usage: httpmq sub [flags] STREAM CONSUMER, or httpmq sub --subject SUBJECT [flags] (sessions only)")}
+				}
+				lo := &httpmq.LiveOptions{FromSeq: fromSeq, Last: last}
+				if since > 0 {
+					lo.Since = time.Now().Add(-since)
+				}
+				return a.listen(ctx, cf, subject, lo, count)
+			}
 			opts := &httpmq.SubscribeOptions{Filter: filter, Group: group, MaxInflight: maxInflight}
 			var sub *httpmq.Subscription
 			if rest {
@@ -270,6 +294,39 @@ WebSocket session (which reconnects by itself), or the REST dataplane with
 			return nil
 		},
 	})
+}
+
+// listen prints a subject's messages live until count were printed or
+// the context ends.
+func (a *app) listen(ctx context.Context, cf *clientFlags, subject string, lo *httpmq.LiveOptions, count int) error {
+	s, err := a.dial(ctx, cf)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	sctx, cancel := cf.ctx(ctx)
+	sub, err := s.Listen(sctx, subject, lo)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	if (lo.FromSeq > 0 || !lo.Since.IsZero() || lo.Last > 0) && !sub.Recovered() {
+		fmt.Fprintln(a.stderr, "httpmq: not everything asked for could be recovered (discarded, or no stream captures the subject)")
+	}
+	for n := 0; count == 0 || n < count; n++ {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted
+			}
+			return err
+		}
+		if err := a.printMessage(cf, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *app) printMessage(cf *clientFlags, m *httpmq.Message) error {
