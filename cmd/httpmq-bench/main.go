@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.LatencyDuration, "latency-duration", 5*time.Second, "length of the latency scenario")
 	fs.IntVar(&o.Sessions, "sessions", 10_000, "idle sessions of the memory scenario")
 	fs.IntVar(&o.FanOut, "fanout", 16, "sessions reading every message in the fan-out scenario")
+	fs.IntVar(&o.LiveSubscribers, "live-subscribers", 1000, "sessions listening to one subject in the live scenario")
+	fs.IntVar(&o.LiveRate, "live-rate", 100, "offered rate of the live scenario's latency run, msg/s")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -84,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.Storages = strings.Split(*storages, ",")
 	if *short {
 		o.Count, o.Sessions, o.FanOut, o.LatencyDuration, o.LatencyRate = 200, 20, 2, 200*time.Millisecond, 200
+		o.LiveSubscribers = 3
 	}
 	o.Progress = func(s string) { fmt.Fprintln(stderr, "running", s) }
 	if *heapprof != "" {

@@ -27,7 +27,7 @@ func TestShortRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	results, err := bench.Run(ctx, bench.Target{HTTPURL: srv.HTTPURL, NATSURL: srv.NATSURL}, bench.Options{
-		Count: 200, Sessions: 10, FanOut: 2, LatencyRate: 200, LatencyDuration: 200 * time.Millisecond,
+		Count: 200, Sessions: 10, FanOut: 2, LiveSubscribers: 3, LiveRate: 100, LatencyRate: 200, LatencyDuration: 200 * time.Millisecond,
 		Storages: []string{"memory"}, RESTConcurrency: 4, Window: 32,
 	})
 	require.NoError(t, err)
@@ -37,11 +37,11 @@ func TestShortRun(t *testing.T) {
 		seen[r.Scenario+"/"+r.Variant] = true
 		assert.Zero(t, r.Errors, "%+v", r)
 		switch r.Scenario {
-		case "publish", "consume", "fanout":
+		case "publish", "consume", "fanout", "live":
 			assert.Greater(t, r.Rate, 0.0, "%+v", r)
 			assert.Greater(t, r.NativeRate, 0.0, "every throughput has its same-run native figure: %+v", r)
 			assert.InDelta(t, r.Rate/r.NativeRate, r.Ratio, 1e-9)
-		case "latency":
+		case "latency", "live-latency":
 			assert.Greater(t, r.P50, 0.0, "%+v", r)
 			assert.LessOrEqual(t, r.P50, r.P99)
 			assert.LessOrEqual(t, r.P99, r.P999)
@@ -55,6 +55,7 @@ func TestShortRun(t *testing.T) {
 		"publish/native", "publish/session-json", "publish/session-msgpack", "publish/rest-h2c", "publish/rest-http1",
 		"consume/native", "consume/session-json", "consume/session-msgpack", "consume/rest-h2c",
 		"latency/native", "latency/session-msgpack", "memory/session-msgpack", "fanout/native", "fanout/session-msgpack",
+		"live/native", "live/session-msgpack", "live-latency/native", "live-latency/session-msgpack",
 	} {
 		assert.True(t, seen[want], "no result for %s", want)
 	}

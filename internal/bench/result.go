@@ -15,7 +15,7 @@ import (
 // figure of the same scenario, storage and size from the same run, and
 // the ratio between the two.
 type Result struct {
-	Scenario    string  `json:"scenario"` // publish, consume, latency, memory, fanout
+	Scenario    string  `json:"scenario"` // publish, consume, latency, memory, fanout, live, live-latency
 	Variant     string  `json:"variant"`  // native, session-json, session-msgpack, rest-h2c, rest-http1
 	Storage     string  `json:"storage"`  // file or memory
 	Size        int     `json:"size"`     // payload bytes
@@ -120,7 +120,7 @@ func WriteTable(w io.Writer, rs []Result) error {
 		case r.Scenario == "memory":
 			result = fmt.Sprintf("%.1f KB/session (heap %.1f, stacks %.1f; %.1f goroutines)", r.BytesPerSession/1024,
 				r.HeapPerSession/1024, r.StackPerSession/1024, r.GoroutinesPerSession)
-		case r.Scenario == "latency":
+		case r.Scenario == "latency" || r.Scenario == "live-latency":
 			result = fmt.Sprintf("p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms @%d/s", r.P50, r.P99, r.P999, r.Max, r.OfferedRate)
 		default:
 			result = fmt.Sprintf("%.0f msg/s", r.Rate)
@@ -143,7 +143,7 @@ func variantLabel(r Result) string {
 }
 
 // Scenarios lists the scenario names in the order they run.
-var Scenarios = []string{"publish", "consume", "latency", "memory", "fanout"}
+var Scenarios = []string{"publish", "consume", "latency", "memory", "fanout", "live"}
 
 // ParseScenarios checks a comma-separated list against [Scenarios].
 func ParseScenarios(list string) ([]string, error) {

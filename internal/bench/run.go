@@ -43,6 +43,10 @@ type Options struct {
 	// FanOut is how many sessions read every message in the fan-out
 	// scenario; default 16.
 	FanOut int
+	// LiveSubscribers is how many sessions listen to one subject in the
+	// live scenario, default 1,000; LiveRate its latency run's offered
+	// rate, default 100 msg/s (for LatencyDuration).
+	LiveSubscribers, LiveRate int
 	// Progress, if set, is told what runs.
 	Progress func(string)
 	// ServerHeapProfile, if set, receives the server's heap profile taken
@@ -63,6 +67,8 @@ func (o Options) withDefaults() Options {
 	def(&o.LatencyRate, 1000)
 	def(&o.Sessions, 10_000)
 	def(&o.FanOut, 16)
+	def(&o.LiveSubscribers, 1000)
+	def(&o.LiveRate, 100)
 	if o.LatencyDuration <= 0 {
 		o.LatencyDuration = 5 * time.Second
 	}
@@ -143,6 +149,8 @@ func (r *runner) scenario(ctx context.Context, name, storage string) ([]Result, 
 		return r.memory(ctx)
 	case "fanout":
 		return r.fanout(ctx, storage)
+	case "live":
+		return r.live(ctx, storage)
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }

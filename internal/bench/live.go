@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/httpmq/httpmq/bridge/natsbench"
+	httpmq "github.com/httpmq/httpmq/clients/go"
+)
+
+// live measures live subject subscriptions (no consumer, no acks): k
+// sessions listening to one subject a stream captures, against k core
+// NATS subscribers each on a connection of its own, in the same run.
+// Throughput is deliveries per second over all subscribers; latency is
+// publish (to JetStream) to delivery at LiveRate msg/s.
+func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
+	k, count := r.o.LiveSubscribers, max(r.o.Count/100, 50)
+	_, subject, err := r.stream(ctx, storage)
+	if err != nil {
+		return nil, err
+	}
+	nr, err := natsbench.CoreFanOut(ctx, r.t.NATSURL, subject, r.payload, k, count)
+	if err != nil {
+		return nil, err
+	}
+	res := r.base("live", "native", storage)
+	res.Count, res.Concurrency, res.Rate, res.Seconds = nr.Messages, k, nr.Rate(), nr.Elapsed.Seconds()
+	out := []Result{res}
+
+	subs, closeAll, err := r.listeners(ctx, subject, k)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
+	var errs atomic.Int64
+	read := func(n int, each func(m *httpmq.Message)) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for _, sub := range subs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range n {
+					m, err := sub.Next(ctx)
+					if err != nil {
+						errs.Add(1)
+						return
+					}
+					each(m)
+				}
+			}()
+		}
+		return &wg
+	}
+	start := time.Now()
+	wg := read(count, func(*httpmq.Message) {})
+	if _, err := natsbench.Publish(ctx, r.t.NATSURL, subject, r.payload, count, r.o.Window); err != nil {
+		return nil, err
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res = r.base("live", "session-msgpack", storage)
+	res.Count, res.Concurrency, res.Errors, res.Seconds = k*count, k, int(errs.Load()), elapsed.Seconds()
+	res.Rate = float64(k*count) / elapsed.Seconds()
+	out = append(out, res)
+
+	// Latency at LiveRate msg/s to every subscriber.
+	n := int(r.o.LatencyDuration.Seconds() * float64(r.o.LiveRate))
+	lat, err := natsbench.CoreLatency(ctx, r.t.NATSURL, subject, r.o.Size, k, r.o.LiveRate, r.o.LatencyDuration)
+	if err != nil {
+		return nil, err
+	}
+	res = r.base("live-latency", "native", storage)
+	res.OfferedRate, res.Concurrency = r.o.LiveRate, k
+	out = append(out, latencyResult(res, lat))
+
+	var mu sync.Mutex
+	slat := make([]time.Duration, 0, n*k)
+	errs.Store(0)
+	wg = read(n, func(m *httpmq.Message) {
+		if len(m.Data) >= 8 {
+			l := time.Duration(time.Now().UnixNano() - int64(binary.BigEndian.Uint64(m.Data)))
+			mu.Lock()
+			slat = append(slat, l)
+			mu.Unlock()
+		}
+	})
+	if err := natsbench.PublishPaced(ctx, r.t.NATSURL, subject, r.o.Size, r.o.LiveRate, n); err != nil {
+		return nil, err
+	}
+	wg.Wait()
+	res = r.base("live-latency", "session-msgpack", storage)
+	res.OfferedRate, res.Concurrency, res.Errors = r.o.LiveRate, k, int(errs.Load())
+	return append(out, latencyResult(res, slat)), nil
+}
+
+// listeners opens k sessions, each listening to subject.
+func (r *runner) listeners(ctx context.Context, subject string, k int) ([]*httpmq.Subscription, func(), error) {
+	var sessions []*httpmq.Session
+	var subs []*httpmq.Subscription
+	closeAll := func() {
+		for _, s := range sessions {
+			_ = s.Close()
+		}
+	}
+	for i := range k {
+		s, err := r.session(ctx, httpmq.EncodingMsgpack, httpmq.TransportHTTP2)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("session %d of %d: %w", i+1, k, err)
+		}
+		sessions = append(sessions, s)
+		sub, err := s.Listen(ctx, subject, nil)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, closeAll, nil
+}
