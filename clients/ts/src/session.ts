@@ -62,6 +62,13 @@ export interface SessionOptions {
   /** How long a command may wait for a connection and its reply, ms (default 30 000). */
   requestTimeout?: number;
   /**
+   * How long {@link Session.connect} tries (with reconnect's backoff) before
+   * rejecting, ms (default requestTimeout). A browser cannot see why a
+   * handshake was refused (401, 403, 503 all look like close 1006), so
+   * refused handshakes are retried until then.
+   */
+  connectTimeout?: number;
+  /**
    * Send `ping` frames every heartbeat and treat a silent server (three
    * heartbeats without any frame) as a dropped connection (default true).
    */
@@ -375,8 +382,14 @@ export class Session {
    */
   static async connect(url: string, opts: SessionOptions = {}): Promise<Session> {
     const s = new Session(sessionURL(url), opts);
-    s.#dial();
-    await s.#whenReady(Infinity);
+    void s.#dial();
+    try {
+      await s.#whenReady(opts.connectTimeout ?? s.#timeout());
+    } catch (e) {
+      // Give up entirely: no reconnecting in the background.
+      s.#finish(e instanceof SessionClosedError ? e : new SessionClosedError(0, "", `could not connect: ${(e as Error).message}`));
+      throw e;
+    }
     return s;
   }
 
@@ -841,9 +854,10 @@ export class Session {
   }
 }
 
-/** Completes a session URL: http→ws, https→wss, and /v1/session when no path is given. */
+/** Completes a session URL: http→ws, https→wss, /v1/session when no path is given. */
 export function sessionURL(url: string): string {
-  const u = new URL(url);
+  // Relative URLs ("/v1/session") are relative to the page, in browsers.
+  const u = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
   if (u.protocol === "http:") u.protocol = "ws:";
   if (u.protocol === "https:") u.protocol = "wss:";
   if (u.pathname === "/" || u.pathname === "") u.pathname = "/v1/session";

@@ -11,7 +11,7 @@ if (!WebSocket || process.env.HTTPMQ_TEST_WS === "ws") {
   WebSocket = (await import("ws")).WebSocket;
 }
 const connect = sdk.Session.connect;
-const withWS = { ...sdk, Session: { connect: (url, opts) => connect.call(sdk.Session, url, { ...opts, WebSocket }) } };
+const withWS = { ...sdk, Session: { connect: (url, opts) => connect.call(sdk.Session, url, { WebSocket, ...opts }) } };
 
 const base = process.env.HTTPMQ_TEST_BASE;
 if (!base) {
@@ -35,6 +35,7 @@ try {
         badToken: () => get("/test/token?sub=someone-else"),
         drop: () => get("/test/drop", { method: "POST" }),
         expired: codec === "json",
+        WebSocket,
       }),
     );
   }

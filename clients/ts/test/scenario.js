@@ -10,6 +10,7 @@
 //   badToken async () => a valid JWT of another identity (the auth frame is refused)
 //   drop    async () => the server drops every session (1001 going_away)
 //   expired boolean: also run the 4004 auth_expired part
+//   WebSocket the WebSocket constructor (default globalThis.WebSocket)
 
 const deadline = (ms) => Date.now() + ms;
 
@@ -190,6 +191,21 @@ export async function scenario(sdk, env) {
   check("token renewed by an auth frame, not a reconnect", refreshed > 0 && !disconnects.includes(4004), { refreshed, disconnects });
   check("session ping", (await session.ping()) >= 0);
 
+  // the server ends a subscription for good: its consumer is deleted
+  await admin.createConsumer(stream, { name: "doomed", mode: "pull", filter_subject: subj + ".doomed" });
+  const doomed = await session.subscribe(stream, "doomed");
+  const doomedIt = doomed[Symbol.asyncIterator]();
+  const pendingNext = rejection(doomedIt.next());
+  await admin.deleteConsumer(stream, "doomed");
+  let timer;
+  const why = await Promise.race([doomed.closed, new Promise((r) => (timer = setTimeout(() => r("no closed frame within 10 s"), 10000)))]);
+  clearTimeout(timer); // a timer left behind would keep Node running
+  check("consumer deleted: closed frame ends the subscription with 404 consumer_not_found",
+    why instanceof HttpmqError && why.code === 404 && why.reason === "consumer_not_found" && why.sub === doomed.sub, String(why));
+  const thrown = await pendingNext;
+  check("consumer deleted: the waiting iteration throws it", thrown === why, String(thrown));
+  check("consumer deleted: not resubscribed", !session.subscriptions.includes(doomed));
+
   // unsubscribe: the iteration ends
   await sub.unsubscribe();
   const end = await it.next();
@@ -227,6 +243,37 @@ export async function scenario(sdk, env) {
     await m5.ack();
     check("4004 auth_expired: reconnect with a fresh token, resubscribed", m5.text() === "after 4004" && forbidden, events);
     await s2.close();
+  }
+
+  // --- a close code that forbids reconnecting: a message of the wrong kind
+  // (binary on JSON, text on msgpack) is closed with 1002 protocol_error ---
+  {
+    const Base = env.WebSocket ?? globalThis.WebSocket;
+    let corrupt = false;
+    class Corrupting extends Base {
+      send(data) {
+        super.send(!corrupt ? data : env.codec === "json" ? new Uint8Array([1, 2, 3]) : "not msgpack");
+      }
+    }
+    let connected = 0;
+    const s3 = await Session.connect(env.ws, {
+      codec: env.codec,
+      token: env.token,
+      WebSocket: Corrupting,
+      reconnect: { initialDelay: 50, maxDelay: 500 },
+      onEvent: (ev) => ev.type === "connected" && connected++,
+    });
+    const s3sub = await s3.subscribe(stream, "c");
+    corrupt = true;
+    const lost = await rejection(s3.publish(subj + ".work", "never stored"));
+    const done = await s3.done;
+    check("1002: the command in flight fails", lost instanceof HttpmqError && (lost.reason === "connection_lost" || lost.reason === "session_closed"), String(lost));
+    check("1002: the session ends without reconnecting", done instanceof sdk.SessionClosedError && done.closeCode === 1002 && !s3.connected && connected === 1,
+      { code: done.closeCode, reason: done.closeReason, connected });
+    const ended = await rejection(s3sub.next());
+    check("1002: subscriptions end with the SessionClosedError", ended === done, String(ended));
+    const after = await rejection(s3.publish(subj + ".work", "x"));
+    check("1002: later commands reject with it", after === done, String(after));
   }
 
   await admin.deleteConsumer(stream, "cb");
