@@ -5,17 +5,20 @@ import { ClientReason, type ErrorBody, HttpmqError, SessionClosedError } from ".
 import { type Codec, type CodecName, type Frame, codecFor, fromUtf8, utf8 } from "./codec.js";
 import { type TokenSource, jwtExpiry, resolveToken } from "./token.js";
 
-/** The subset of the WHATWG WebSocket this client uses (browsers, Node ≥ 22, undici, ws). */
+/**
+ * The subset of the WHATWG WebSocket this client uses: browsers', Node's
+ * (22 and later, or 20 with --experimental-websocket), undici's, ws's.
+ * Handlers are typed loosely so that each of those fits.
+ */
 export interface WebSocketLike {
   readonly protocol: string;
   readonly readyState: number;
   binaryType: string;
-  send(data: string | ArrayBufferLike | Uint8Array): void;
+  send(data: any): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: any) => void) | null;
+  onmessage: any;
+  onclose: any;
+  onerror: any;
 }
 
 /** A WebSocket constructor, `globalThis.WebSocket` by default. */
@@ -617,8 +620,8 @@ export class Session {
     }
     ws.binaryType = "arraybuffer";
     this.#ws = ws;
-    ws.onmessage = (ev) => this.#onMessage(ws, ev.data);
-    ws.onclose = (ev) => this.#onClose(ws, ev.code, ev.reason);
+    ws.onmessage = (ev: { data: unknown }) => this.#onMessage(ws, ev.data);
+    ws.onclose = (ev: { code: number; reason: string }) => this.#onClose(ws, ev.code, ev.reason);
     ws.onerror = () => undefined; // a close event follows
   }
 
