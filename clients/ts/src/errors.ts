@@ -31,6 +31,10 @@ export interface ErrorBody {
   /** Nanoseconds. */
   retry_after?: number;
   sub?: string;
+  stream?: string;
+  consumer?: string;
+  stream_seq?: number;
+  consumer_seq?: number;
 }
 
 /** An error with httpmq's two codes: `code` (the HTTP status) and `reason` (stable string). */
@@ -49,12 +53,25 @@ export class HttpmqError extends Error {
   readonly sub?: string;
   /** The REST request id (Httpmq-Request-ID), to quote when reporting a problem. */
   readonly requestId?: string;
+  /**
+   * The delivery a failed fire-and-forget acknowledgement named (the
+   * server's `error` frame without id carries it), so that an `error`
+   * event tells which ack did not count.
+   */
+  readonly delivery?: { stream: string; consumer: string; streamSeq: number; consumerSeq: number };
 
   constructor(
     code: number,
     reason: string,
     message: string,
-    extra: { detail?: string; retryable?: boolean; retryAfterMs?: number; sub?: string; requestId?: string } = {},
+    extra: {
+      detail?: string;
+      retryable?: boolean;
+      retryAfterMs?: number;
+      sub?: string;
+      requestId?: string;
+      delivery?: HttpmqError["delivery"];
+    } = {},
   ) {
     super(message || reason);
     this.name = "HttpmqError";
@@ -65,6 +82,7 @@ export class HttpmqError extends Error {
     this.retryAfterMs = extra.retryAfterMs;
     this.sub = extra.sub || undefined;
     this.requestId = extra.requestId;
+    this.delivery = extra.delivery;
   }
 
   /** Builds an error from an `error`/`closed` frame or a REST envelope's `error`. */
@@ -75,6 +93,9 @@ export class HttpmqError extends Error {
       retryAfterMs: body.retry_after ? body.retry_after / 1e6 : undefined,
       sub: body.sub,
       requestId,
+      delivery: body.stream_seq
+        ? { stream: body.stream ?? "", consumer: body.consumer ?? "", streamSeq: body.stream_seq, consumerSeq: body.consumer_seq ?? 0 }
+        : undefined,
     });
   }
 }

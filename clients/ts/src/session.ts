@@ -593,7 +593,19 @@ export class Session {
     if (!ws || !this.#connected) {
       throw new HttpmqError(0, ClientReason.ConnectionLost, "not connected", { retryable: true });
     }
-    ws.send(this.codec.encode(frame));
+    const data = this.codec.encode(frame);
+    const max = this.hello?.maxFrame ?? 0;
+    // The server closes the whole session (1009) on a message over
+    // max_frame: refuse it here instead, and the session goes on.
+    if (max > 0) {
+      const size = typeof data === "string" ? (data.length > max / 3 ? utf8(data).length : data.length) : data.length;
+      if (size > max) {
+        throw new HttpmqError(413, "payload_too_large", `${frame.type} frame of ${size} bytes exceeds the session's max_frame (${max})`, {
+          detail: "refused by the client before sending",
+        });
+      }
+    }
+    ws.send(data);
   }
 
   async #dial(): Promise<void> {

@@ -127,6 +127,8 @@ export async function scenario(sdk, env) {
   const binary = new Uint8Array([0, 1, 2, 127, 128, 254, 255, 10, 13]);
   await session.publish(subj + ".work", binary);
   await session.publish(subj + ".work", "third");
+  const huge = await rejection(session.publish(subj + ".work", new Uint8Array(session.hello.maxFrame + 1)));
+  check("publish over max_frame: 413 payload_too_large, refused by the client", huge instanceof HttpmqError && huge.code === 413 && huge.reason === "payload_too_large" && session.connected, String(huge));
   const noStream = await rejection(session.publish("nowhere." + run, "x"));
   check("publish without a stream: 404 no_stream_for_subject", noStream instanceof HttpmqError && noStream.code === 404 && noStream.reason === "no_stream_for_subject", String(noStream));
 
@@ -140,6 +142,13 @@ export async function scenario(sdk, env) {
   check("second ack: duplicate", a1again.confirmed === true && a1again.duplicate === true, a1again);
   const nakAfter = await rejection(m1.nak());
   check("nak after ack: 409 ack_not_pending", nakAfter instanceof HttpmqError && nakAfter.code === 409 && nakAfter.reason === "ack_not_pending", String(nakAfter));
+
+  // a fire-and-forget term after the ack: its failure comes as an error event naming the delivery
+  await m1.term("too late", { confirm: false });
+  const lateErr = await waitFor("the error event of a fire-and-forget term", () => errors.find((e) => e.reason === "ack_not_pending"));
+  errors.splice(errors.indexOf(lateErr), 1);
+  check("fire-and-forget failure: error event with the delivery", lateErr.code === 409 && lateErr.delivery?.streamSeq === m1.streamSeq &&
+    lateErr.delivery?.consumer === "c", { code: lateErr.code, delivery: lateErr.delivery });
 
   // fire-and-forget ack of the binary message
   const m2 = await next(it, "message 2");
