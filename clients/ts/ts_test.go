@@ -112,7 +112,10 @@ func startServer(t *testing.T, tls bool) *server {
 	gate := &auth.Gate{Authn: &auth.Tokens{JWT: j}, Authz: auth.Policy{}}
 	mgmt := admin.New(admin.Options{Bridge: env.Bridge, Gate: gate, Logger: testenv.Logger()})
 	newSessions := func() *session.Handler {
-		return session.New(session.Options{Broker: env.Bridge, Gate: gate, Logger: testenv.Logger()})
+		// Frequent pings: the SDK's keep-alive (ping frames every heartbeat)
+		// runs all through the scenario, which fails on any unplanned
+		// disconnect.
+		return session.New(session.Options{Broker: env.Bridge, Gate: gate, Logger: testenv.Logger(), PingInterval: time.Second})
 	}
 	var sessions atomic.Pointer[session.Handler]
 	sessions.Store(newSessions())

@@ -88,6 +88,11 @@ export async function scenario(sdk, env) {
   check("createConsumer outside the stream: 400 filter_not_in_stream", noFilter instanceof HttpmqError && noFilter.reason === "filter_not_in_stream", String(noFilter));
 
   // --- session ---
+  // Nobody listens: connect retries until connectTimeout, then rejects and stops.
+  const t0 = Date.now();
+  const nobody = await rejection(Session.connect("ws://127.0.0.1:9/v1/session", { codec: env.codec, connectTimeout: 500, reconnect: { initialDelay: 20 } }));
+  check("connect to nobody rejects after connectTimeout", nobody instanceof HttpmqError && nobody.reason === "client_timeout" && Date.now() - t0 < 5000, String(nobody));
+
   let connects = 0;
   let reconnects = 0;
   let refreshed = 0;
@@ -96,8 +101,17 @@ export async function scenario(sdk, env) {
   const errors = [];
   let expiredSeen = false;
   let tokens = 0;
+  let pingsSent = 0; // JSON only: ping frames, from keep-alive and session.ping()
+  const Base = env.WebSocket ?? globalThis.WebSocket;
+  class Counting extends Base {
+    send(data) {
+      if (typeof data === "string" && data.includes('"type":"ping"')) pingsSent++;
+      super.send(data);
+    }
+  }
   const session = await Session.connect(env.ws, {
     codec: env.codec,
+    WebSocket: Counting,
     token: async () => {
       tokens++;
       return env.token();
@@ -199,6 +213,8 @@ export async function scenario(sdk, env) {
   await waitFor("a token renewal", () => refreshed > 0, 15000);
   check("token renewed by an auth frame, not a reconnect", refreshed > 0 && !disconnects.includes(4004), { refreshed, disconnects });
   check("session ping", (await session.ping()) >= 0);
+  check("no disconnect but the planned one (keep-alive pings all along)", disconnects.length === 1, disconnects);
+  if (env.codec === "json") check("keep-alive sends ping frames every heartbeat", pingsSent >= 3, pingsSent);
 
   // the server ends a subscription for good: its consumer is deleted
   await admin.createConsumer(stream, { name: "doomed", mode: "pull", filter_subject: subj + ".doomed" });
@@ -257,7 +273,6 @@ export async function scenario(sdk, env) {
   // --- a close code that forbids reconnecting: a message of the wrong kind
   // (binary on JSON, text on msgpack) is closed with 1002 protocol_error ---
   {
-    const Base = env.WebSocket ?? globalThis.WebSocket;
     let corrupt = false;
     class Corrupting extends Base {
       send(data) {
