@@ -101,7 +101,7 @@ export interface SubscribeOptions {
   group?: string;
   /** Most unacknowledged messages at once on this subscription. */
   maxInflight?: number;
-  /** Receive messages through a callback instead of iterating. */
+  /** Receive messages through a callback instead of iterating: one at a time, in order (the next once the returned promise settled). */
   callback?: (msg: Message) => void | Promise<void>;
 }
 
@@ -252,6 +252,7 @@ export class Subscription implements AsyncIterable<Message> {
   readonly #queue: Message[] = [];
   readonly #waiters: { resolve: (r: IteratorResult<Message>) => void; reject: (e: Error) => void }[] = [];
   #error?: Error;
+  #chain: Promise<void> = Promise.resolve();
   #resolveClosed!: (e: Error | undefined) => void;
 
   /** @internal */
@@ -269,14 +270,9 @@ export class Subscription implements AsyncIterable<Message> {
     if (this.state === "ended") return;
     const cb = this.options.callback;
     if (cb) {
-      try {
-        const r = cb(msg);
-        if (r && typeof (r as Promise<void>).catch === "function") {
-          (r as Promise<void>).catch((e) => this.#session.emitError(e));
-        }
-      } catch (e) {
-        this.#session.emitError(e);
-      }
+      // One message at a time, in order; a failing callback is an error
+      // event and the next message goes on.
+      this.#chain = this.#chain.then(() => cb(msg)).catch((e) => this.#session.emitError(e));
       return;
     }
     const w = this.#waiters.shift();
@@ -365,6 +361,8 @@ export class Session {
   #pingTimer?: ReturnType<typeof setInterval>;
   #lastFrame = 0;
   #token?: string;
+  readonly #done: Promise<SessionClosedError>;
+  #resolveDone!: (e: SessionClosedError) => void;
 
   private constructor(url: string, opts: SessionOptions) {
     this.url = url;
@@ -375,6 +373,7 @@ export class Session {
       throw new Error("httpmq: no WebSocket: pass options.WebSocket (on Node 20, run with --experimental-websocket)");
     }
     this.#WS = WS;
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
   }
 
   /**
@@ -479,13 +478,8 @@ export class Session {
 
   /** Resolves when the session ends for good, with why. */
   get done(): Promise<SessionClosedError> {
-    if (this.#closed) return Promise.resolve(this.#closed);
-    return new Promise((resolve) => {
-      const w = { resolve: () => undefined, reject: (e: Error) => resolve(e as SessionClosedError) };
-      this.#endWaiters.add(w);
-    });
+    return this.#done;
   }
-  readonly #endWaiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
 
   // ---- internals shared with Message and Subscription ----
 
@@ -740,6 +734,8 @@ export class Session {
       if (!(e instanceof HttpmqError)) return s.end(e as Error);
       // Lost again: the next hello subscribes again.
       if (e.reason === ClientReason.ConnectionLost || e instanceof SessionClosedError) return;
+      // An earlier attempt that timed out on our side did go through.
+      if (e.reason === "subscription_exists") return;
       if (e.retryable || e.reason === ClientReason.ClientTimeout) {
         this.emitError(e);
         setTimeout(() => void this.#resubscribe(s), Math.max(e.retryAfterMs ?? 0, this.#backoff(2)));
@@ -861,8 +857,7 @@ export class Session {
     // Closing by the application ends subscriptions quietly; otherwise
     // their iterations throw why.
     for (const s of [...this.#subs.values()]) s.end(byClient ? undefined : err);
-    for (const w of [...this.#endWaiters]) w.reject(err);
-    this.#endWaiters.clear();
+    this.#resolveDone(err);
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws && !byClient && ws.readyState <= 1) ws.close(1000, "normal");
