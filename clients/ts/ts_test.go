@@ -35,7 +35,7 @@ var jwtSecret = []byte("clients/ts test secret, 32 bytes or more")
 
 // tokenTTL is the life of the tokens the SDK fetches: short, so that the
 // scenario sees a renewal and an expiry.
-const tokenTTL = 3 * time.Second
+const tokenTTL = 4 * time.Second
 
 // build runs npm ci (when node_modules is missing) and npm run build once.
 var build = sync.OnceValues(func() (string, error) {
@@ -115,7 +115,7 @@ func startServer(t *testing.T, tls bool) *server {
 		// Frequent pings: the SDK's keep-alive (ping frames every heartbeat)
 		// runs all through the scenario, which fails on any unplanned
 		// disconnect.
-		return session.New(session.Options{Broker: env.Bridge, Gate: gate, Logger: testenv.Logger(), PingInterval: time.Second})
+		return session.New(session.Options{Broker: env.Bridge, Gate: gate, Logger: testenv.Logger(), PingInterval: 2 * time.Second})
 	}
 	var sessions atomic.Pointer[session.Handler]
 	sessions.Store(newSessions())

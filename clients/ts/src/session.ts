@@ -56,7 +56,7 @@ export interface SessionOptions {
    * `httpmq.auth.TOKEN`, the way browsers can (docs/security.md).
    */
   token?: TokenSource;
-  /** Renew a JWT this long before its `exp`, ms (default: a quarter of its lifetime, at most 30 s). */
+  /** Renew a JWT this long before its `exp`, ms (default: a quarter of its remaining life, at least 2 s or half of it, at most 30 s). */
   refreshMargin?: number;
   /** The WebSocket implementation (default globalThis.WebSocket). */
   WebSocket?: WebSocketConstructor;
@@ -359,7 +359,8 @@ export class Session {
   #reconnectTimer?: ReturnType<typeof setTimeout>;
   #refreshTimer?: ReturnType<typeof setTimeout>;
   #pingTimer?: ReturnType<typeof setInterval>;
-  #lastFrame = 0;
+  /** WebSocket messages received, for the keep-alive. */
+  #frames = 0;
   #token?: string;
   readonly #done: Promise<SessionClosedError>;
   #resolveDone!: (e: SessionClosedError) => void;
@@ -633,7 +634,7 @@ export class Session {
 
   #onMessage(ws: WebSocketLike, data: unknown): void {
     if (ws !== this.#ws) return;
-    this.#lastFrame = Date.now();
+    this.#frames++;
     let frames: Frame[];
     try {
       frames = this.codec.decode(data as string | ArrayBuffer);
@@ -750,7 +751,9 @@ export class Session {
     const exp = jwtExpiry(token);
     if (exp === undefined || typeof this.#opts.token !== "function") return;
     const left = exp - Date.now();
-    const margin = this.#opts.refreshMargin ?? Math.min(30_000, Math.max(0, left / 4));
+    // A quarter of the life left, at least 2 s (or half the life, for very
+    // short tokens), at most 30 s.
+    const margin = this.#opts.refreshMargin ?? Math.min(30_000, Math.max(left / 4, Math.min(left / 2, 2000)));
     this.#refreshTimer = setTimeout(() => void this.#refresh(exp), Math.max(0, left - margin));
   }
 
@@ -774,12 +777,20 @@ export class Session {
     clearInterval(this.#pingTimer);
     const hb = (this.hello?.heartbeat ?? 0) / 1e6;
     if (this.#opts.keepAlive === false || hb <= 0) return;
-    this.#lastFrame = Date.now();
+    // Count ticks, not elapsed time: after the event loop stalled (a busy
+    // machine, a suspended tab), timers may run before the frames waiting in
+    // the socket; a server is silent only after three whole heartbeats
+    // without a frame.
+    let seen = this.#frames;
+    let missed = 0;
     this.#pingTimer = setInterval(() => {
       if (ws !== this.#ws) return;
-      if (Date.now() - this.#lastFrame > 3 * hb) {
-        // The server went silent: drop the connection without waiting for
-        // a close handshake that will not come.
+      if (this.#frames !== seen) {
+        seen = this.#frames;
+        missed = 0;
+      } else if (++missed >= 3) {
+        // Drop the connection without waiting for a close handshake that
+        // will not come.
         this.#onClose(ws, 1006, "no frame from the server for 3 heartbeats");
         try {
           ws.close(4002, "idle_timeout");

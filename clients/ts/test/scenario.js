@@ -215,8 +215,8 @@ export async function scenario(sdk, env) {
   check("session ping", (await session.ping()) >= 0);
   check("no disconnect but the planned one (keep-alive pings all along)", disconnects.length === 1, disconnects);
   if (env.codec === "json") {
-    // session.ping() sent one; the keep-alive sends one every heartbeat (1 s here).
-    await waitFor("keep-alive pings", () => pingsSent >= 3, 5000).catch(() => undefined);
+    // session.ping() sent one; the keep-alive sends one every heartbeat (2 s here).
+    await waitFor("keep-alive pings", () => pingsSent >= 3, 8000).catch(() => undefined);
     check("keep-alive sends ping frames every heartbeat", pingsSent >= 3, pingsSent);
   }
 
