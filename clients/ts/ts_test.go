@@ -83,11 +83,15 @@ func nodeMajor(t *testing.T) int {
 	return major
 }
 
-// nodeArgs are node's flags: Node 20 and 21 need one for a global
-// WebSocket (Node 18 has none: the scripts use the ws package there).
+// nodeArgs are node's flags for a global WebSocket: Node 20 and 21 have one
+// behind a flag; before, the ws package's is installed as the global one
+// (test/ws-global.js).
 func nodeArgs(t *testing.T) []string {
 	t.Helper()
-	if m := nodeMajor(t); m == 20 || m == 21 {
+	switch m := nodeMajor(t); {
+	case m < 20:
+		return []string{"--import", "./test/ws-global.js"}
+	case m < 22:
 		return []string{"--experimental-websocket"}
 	}
 	return nil

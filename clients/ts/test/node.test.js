@@ -7,8 +7,10 @@ import * as sdk from "@httpmq/client";
 import { scenario } from "./scenario.js";
 
 let WebSocket = globalThis.WebSocket;
+let which = "global";
 if (!WebSocket || process.env.HTTPMQ_TEST_WS === "ws") {
   WebSocket = (await import("ws")).WebSocket;
+  which = "ws";
 }
 const connect = sdk.Session.connect;
 const withWS = { ...sdk, Session: { connect: (url, opts) => connect.call(sdk.Session, url, { WebSocket, ...opts }) } };
@@ -39,7 +41,7 @@ try {
       }),
     );
   }
-  console.log(JSON.stringify({ ok: true, reports, websocket: WebSocket === globalThis.WebSocket ? "global" : "ws" }));
+  console.log(JSON.stringify({ ok: true, reports, websocket: which }));
 } catch (e) {
   console.log(JSON.stringify({ ok: false, error: String(e && e.stack ? e.stack : e), reports }));
 }
