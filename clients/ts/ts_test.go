@@ -218,7 +218,11 @@ type result struct {
 	} `json:"reports"`
 }
 
-func (r result) assert(t *testing.T) {
+// check4004 names the scenario's auth_expired check.
+const check4004 = "4004 auth_expired: reconnect with a fresh token, resubscribed"
+
+// assert checks a report; expired: the json scenario ran the 4004 part.
+func (r result) assert(t *testing.T, expired bool) {
 	t.Helper()
 	require.True(t, r.OK, "scenario failed: %s\nreports so far: %+v", r.Error, r.Reports)
 	require.Len(t, r.Reports, 2, "one report per codec")
@@ -226,7 +230,10 @@ func (r result) assert(t *testing.T) {
 		rep := r.Reports[i]
 		assert.Equal(t, codec, rep.Codec)
 		assert.Empty(t, rep.Failures, "%s: failed checks (events %v)", codec, rep.Events)
-		assert.GreaterOrEqual(t, len(rep.Checks), 30, "%s: checks run", codec)
+		assert.GreaterOrEqual(t, len(rep.Checks), 40, "%s: checks run", codec)
+		if codec == "json" && expired {
+			assert.Contains(t, rep.Checks, check4004)
+		}
 		assert.GreaterOrEqual(t, rep.Tokens, 3, "%s: tokens fetched: connect, renewal, reconnect", codec)
 		t.Logf("%s: %d checks passed; session events %v", codec, len(rep.Checks)-len(rep.Failures), rep.Events)
 	}
@@ -243,13 +250,16 @@ func TestBrowser(t *testing.T) {
 		name  string
 		tls   bool
 		proto string
+		query string
 	}{
-		{"HTTP/1.1", false, "GET HTTP/1.1"},
-		{"HTTP/2 TLS", true, "CONNECT HTTP/2.0"},
+		{"HTTP/1.1", false, "GET HTTP/1.1", ""},
+		// The 4004 part (a few seconds of waiting for exp) runs once: it
+		// does not depend on the transport.
+		{"HTTP/2 TLS", true, "CONNECT HTTP/2.0", "?expired"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, tc.tls)
-			output := testenv.OpenInChromium(t, s.URL+"/test/browser.html")
+			output := testenv.OpenInChromium(t, s.URL+"/test/browser.html"+tc.query)
 			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 			defer cancel()
 			var r result
@@ -259,7 +269,7 @@ func TestBrowser(t *testing.T) {
 			case <-ctx.Done():
 				t.Fatalf("no report from the browser; its output:\n%s", output())
 			}
-			r.assert(t)
+			r.assert(t, tc.query != "")
 			assert.Equal(t, []string{tc.proto}, s.seen(), "how the browser opened its sessions")
 			assert.Equal(t, int32(2), s.drops.Load(), "sessions dropped by the scenario")
 		})
@@ -290,7 +300,7 @@ func TestNode(t *testing.T) {
 				WebSocket string `json:"websocket"`
 			}
 			require.NoError(t, json.Unmarshal(out, &r), "node printed: %s\n%s", out, stderr.String())
-			r.assert(t)
+			r.assert(t, ws == "global")
 			assert.Equal(t, ws, r.WebSocket, "the WebSocket the sessions used")
 			assert.Equal(t, int32(2), s.drops.Load())
 		})
