@@ -341,3 +341,22 @@ func TestQuickstart(t *testing.T) {
 	require.NoError(t, err, "quickstart: %s", out)
 	assert.Equal(t, "stored in orders at 1\norders.new { order: 1042 } delivery 1\n", string(out))
 }
+
+// TestCodecGolden: the SDK's JSON and msgpack codecs read every golden frame
+// of testdata/protocol alike and encode them back.
+func TestCodecGolden(t *testing.T) {
+	needNode(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "node", "test/codec.test.js", filepath.Join("..", "..", "testdata", "protocol")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var r struct {
+		OK       bool     `json:"ok"`
+		Checked  []string `json:"checked"`
+		Failures []string `json:"failures"`
+	}
+	require.NoError(t, json.Unmarshal(out, &r), "%s", out)
+	assert.Empty(t, r.Failures)
+	assert.Contains(t, r.Checked, "msg_binary")
+	assert.GreaterOrEqual(t, len(r.Checked), 20)
+}
