@@ -284,20 +284,28 @@ export async function scenario(sdk, env) {
       }
     }
     let connected = 0;
+    const s3events = [];
     const s3 = await Session.connect(env.ws, {
       codec: env.codec,
       token: env.token,
       WebSocket: Corrupting,
       reconnect: { initialDelay: 50, maxDelay: 500 },
-      onEvent: (ev) => ev.type === "connected" && connected++,
+      onEvent: (ev) => {
+        s3events.push(ev.type + (ev.code ? " " + ev.code + " " + ev.reason : "") + (ev.error ? " " + ev.error : ""));
+        if (ev.type === "connected") connected++;
+      },
     });
     const s3sub = await s3.subscribe(stream, "c");
     corrupt = true;
     const lost = await rejection(s3.publish(subj + ".work", "never stored"));
     const done = await s3.done;
     check("1002: the command in flight fails", lost instanceof HttpmqError && (lost.reason === "connection_lost" || lost.reason === "session_closed"), String(lost));
-    check("1002: the session ends without reconnecting", done instanceof sdk.SessionClosedError && done.closeCode === 1002 && !s3.connected && connected === 1,
-      { code: done.closeCode, reason: done.closeReason, connected });
+    // (Once, on a loaded machine, Node saw the first close as a drop, 1006,
+    // and rightly reconnected; the resubscription's frame, corrupted too, then
+    // got the 1002. What matters: after a 1002 the session ends for good.)
+    check("1002: the session ends without reconnecting", done instanceof sdk.SessionClosedError && done.closeCode === 1002 && !s3.connected &&
+      (connected === 1 || (connected === 2 && s3events.some((e) => e.startsWith("disconnected 1006")))),
+      { code: done.closeCode, reason: done.closeReason, connected, s3events });
     const ended = await rejection(s3sub.next());
     check("1002: subscriptions end with the SessionClosedError", ended === done, String(ended));
     const after = await rejection(s3.publish(subj + ".work", "x"));
