@@ -13,7 +13,7 @@ PYTHON      ?= /usr/bin/python3
 PYTHON_DEBS := python3-websockets python3-msgpack python3-httpx python3-h2 python3-pytest python3-pytest-asyncio
 
 .DEFAULT_GOAL := help
-.PHONY: help build image run test test-deps test-python lint fmt doc fuzz bench bench-chart clean
+.PHONY: help build image run test test-deps test-python test-ts lint fmt doc fuzz bench bench-chart clean
 
 help: ## Display this help screen
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -35,10 +35,13 @@ test: test-deps ## Run every test with the race detector (installs what test-dep
 test-python: ## Run the Python SDK's suite (clients/python) against a real httpmq, with Debian's python3
 	cd clients/python && GO="$(GO)" $(PYTHON) -m pytest -q
 
-# What the tests need beyond Go: a command and the Debian package that has it.
-TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd python3:python3
+test-ts: ## Run the TypeScript SDK's suite (clients/ts: npm ci, build, Chromium and Node against a real httpmq)
+	$(GO) test -count=1 ./clients/ts
 
-test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser tests), docker-compose and systemd (packaging checks); needs root, otherwise those tests skip
+# What the tests need beyond Go: a command and the Debian package that has it.
+TEST_DEPS := chromium:chromium docker-compose:docker-compose systemd-analyze:systemd python3:python3 nodejs:nodejs npm:npm
+
+test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser tests), docker-compose and systemd (packaging checks), nodejs and npm (clients/ts); needs root, otherwise those tests skip
 	@missing=""; for dep in $(TEST_DEPS); do \
 		cmd=$${dep%%:*}; pkg=$${dep#*:}; \
 		if [ "$$cmd" = chromium ] && [ -n "$$HTTPMQ_CHROMIUM" ]; then continue; fi; \
