@@ -45,6 +45,8 @@ type Client struct {
 	who     atomic.Pointer[auth.Identity]
 	renewed chan struct{} // the writer re-arms the expiry timer
 	pending chan struct{} // slots for commands awaiting JetStream
+	amu     sync.Mutex
+	acking  map[ackKey]chan struct{} // the last ack command of each message, done when closed
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex
@@ -75,10 +77,10 @@ func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bo
 		h: h, t: t, id: id, single: single, every: every, ctx: ctx, cancel: cancel, wctx: wctx, abort: abort,
 		log:     h.log.With(kind, id, "remote", r.RemoteAddr, "proto", r.Proto),
 		renewed: make(chan struct{}, 1),
-		pending: make(chan struct{}, h.opts.MaxPending),
-		subs:    map[string]*subscription{},
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		pending: make(chan struct{}, h.opts.MaxPending), acking: map[ackKey]chan struct{}{},
+		subs: map[string]*subscription{},
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
 	}
 	who := auth.IdentityFrom(r.Context())
 	c.who.Store(&who)

@@ -147,7 +147,7 @@ func (c *Client) ack(f *protocol.Frame) {
 		failed(err)
 		return
 	}
-	c.async(func() {
+	c.inOrder(ackKey{f.Stream, f.Consumer, f.StreamSeq}, func() {
 		start := time.Now()
 		res, err := c.h.opts.Broker.Ack(c.ctx, req)
 		c.h.opts.Metrics.Acked(metrics.Session, kind, time.Since(start), res.Duplicate, err)
@@ -158,6 +158,42 @@ func (c *Client) ack(f *protocol.Frame) {
 			c.send(&protocol.Frame{Type: protocol.TypeOK, ID: f.ID, Duplicate: res.Duplicate})
 		}
 	})
+}
+
+// ackKey names one message of one consumer.
+type ackKey struct {
+	stream, consumer string
+	seq              uint64
+}
+
+// inOrder runs fn like async, but after the earlier commands of the same
+// key: a session's acknowledgements of one message reach JetStream in
+// the order they came (a progress then a nak stay so), while those of
+// different messages run side by side.
+func (c *Client) inOrder(key ackKey, fn func()) {
+	done := make(chan struct{})
+	c.amu.Lock()
+	prev := c.acking[key]
+	c.acking[key] = done
+	c.amu.Unlock()
+	finish := func() {
+		close(done)
+		c.amu.Lock()
+		if c.acking[key] == done {
+			delete(c.acking, key)
+		}
+		c.amu.Unlock()
+	}
+	ok := c.async(func() {
+		defer finish()
+		if prev != nil {
+			<-prev // it holds a pending slot already: it cannot wait on us
+		}
+		fn()
+	})
+	if !ok {
+		finish()
+	}
 }
 
 // ok is the success reply to command f.

@@ -253,3 +253,34 @@ func TestAckThroughAnotherInstance(t *testing.T) {
 	// made on the other instance has been seen.
 	assert.Equal(t, uint64(2), a.next().StreamSeq)
 }
+
+// TestAcksOfOneMessageStayInOrder: fire-and-forget progress then nak of
+// the same message reach JetStream in that order, so each message comes
+// again at once, not after the (long) ack wait a late progress would
+// have restarted.
+func TestAcksOfOneMessageStayInOrder(t *testing.T) {
+	const n = 30
+	env := testenv.New(t, testenv.Options{})
+	stream(t, env.Bridge, "S", "s")
+	consumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "c", AckWait: time.Minute})
+	srv := startServer(t, h2c, session.Options{Broker: env.Bridge})
+	c := dial(t, srv, protocol.SubprotocolMsgpack)
+	c.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "x", Stream: "S", Consumer: "c", MaxInflight: n})
+	for i := range n {
+		_, err := env.Bridge.Publish(testenv.Context(t), bridge.Message{Subject: "s", Data: fmt.Append(nil, i)})
+		require.NoError(t, err)
+	}
+	for range n {
+		m := c.next()
+		require.Equal(t, uint64(1), m.Deliveries)
+		for _, typ := range []protocol.FrameType{protocol.TypeProgress, protocol.TypeNak} {
+			c.send(&protocol.Frame{Type: typ, Stream: m.Stream, Consumer: m.Consumer, StreamSeq: m.StreamSeq, ConsumerSeq: m.ConsumerSeq})
+		}
+	}
+	again := map[uint64]bool{}
+	for len(again) < n {
+		m := c.next() // within next's deadline, far below the ack wait
+		require.Equal(t, uint64(2), m.Deliveries, "%+v", m)
+		again[m.StreamSeq] = true
+	}
+}
