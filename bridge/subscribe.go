@@ -104,6 +104,7 @@ type Subscription struct {
 	inflight    int            // deliveries awaiting their ack
 	reqs        map[string]int // live pull requests: reply subject → messages asked for
 	outstanding int            // messages asked for and not delivered yet
+	arriving    int            // delivered by a pull request, not yet counted in flight
 	nreq        uint64
 	heard       time.Time     // last word from JetStream on a pull request
 	retryAt     time.Time     // no pull request before (after a refusal)
@@ -437,7 +438,7 @@ func (s *Subscription) refill() {
 		s.mu.Unlock()
 		return
 	}
-	free := s.max - s.inflight - s.outstanding
+	free := s.max - s.inflight - s.outstanding - s.arriving
 	if free <= 0 || (s.outstanding > 0 && free < max(1, s.max/2)) {
 		s.mu.Unlock()
 		return
@@ -561,12 +562,13 @@ func (s *Subscription) onPull(m *nats.Msg) {
 	s.mu.Lock()
 	s.heard = time.Now()
 	s.outstanding = max(0, s.outstanding-1)
+	s.arriving++ // still credit taken, until receive counts it in flight (or not)
 	if s.outstanding == 0 {
 		clear(s.reqs) // all served
 		s.settledLocked()
 	}
 	s.mu.Unlock()
-	s.receive(m)
+	s.receive(m, true)
 }
 
 // onStatus handles a pull request's status message.
@@ -616,14 +618,22 @@ func (s *Subscription) onPush(m *nats.Msg) {
 		}
 		return
 	}
-	s.receive(m)
+	s.receive(m, false)
 }
 
 // receive hands a delivery to the subscriber, or, once it left, back to
-// JetStream.
-func (s *Subscription) receive(m *nats.Msg) {
+// JetStream. pulled says it came on a pull request, counted in arriving.
+func (s *Subscription) receive(m *nats.Msg, pulled bool) {
+	arrived := func() {
+		if pulled {
+			s.arriving--
+		}
+	}
 	md, err := m.Metadata()
 	if err != nil {
+		s.mu.Lock()
+		arrived()
+		s.mu.Unlock()
 		return // not a JetStream delivery
 	}
 	d := &Delivery{
@@ -634,6 +644,7 @@ func (s *Subscription) receive(m *nats.Msg) {
 	}
 	s.mu.Lock()
 	if s.state == ended {
+		arrived()
 		s.crossed++
 		s.mu.Unlock()
 		_ = s.b.nc.Publish(m.Reply, []byte("-NAK")) // again, at once, to someone else
@@ -642,10 +653,14 @@ func (s *Subscription) receive(m *nats.Msg) {
 	s.mu.Unlock()
 	prev := s.w.hold(s, d, m.Reply, s.ackWaitFor(d.Deliveries))
 	s.mu.Lock()
+	arrived()
 	if prev != s { // a redelivery of a message this subscriber held is not more credit
 		s.inflight++
 	}
 	s.mu.Unlock()
+	if pulled && prev == s {
+		s.refill() // its request slot was not more credit either
+	}
 	if prev != nil && prev != s {
 		prev.released(1)
 	}
