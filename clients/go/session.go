@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/clients/go/h2ws"
 	"github.com/httpmq/httpmq/protocol"
 )
 
