@@ -55,8 +55,8 @@ func (c *DataClient) Publish(ctx context.Context, subject string, data []byte, o
 	if err != nil {
 		return PubAck{}, fmt.Errorf("httpmq: %w", err)
 	}
-	for k, vs := range c.header {
-		req.Header[k] = append([]string(nil), vs...)
+	if err := c.setHeader(req); err != nil {
+		return PubAck{}, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(headerEncoding, encoding)
