@@ -64,13 +64,6 @@ func (r *rest) CloseIdleConnections() {
 	}
 }
 
-// envelope is the part of every answer common to all routes.
-type envelope struct {
-	Success   bool            `json:"success"`
-	RequestID string          `json:"request_id"`
-	Error     *protocol.Error `json:"error"`
-}
-
 // newRequest builds a request for path (already escaped) with a JSON body
 // when body is not nil.
 func (r *rest) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
@@ -128,7 +121,7 @@ func (r *rest) do(req *http.Request, out any) error {
 
 // decodeAnswer checks the envelope of a complete answer.
 func decodeAnswer(resp *http.Response, raw []byte, out any) error {
-	var env envelope
+	var env protocol.Envelope
 	jsonErr := json.Unmarshal(raw, &env)
 	if jsonErr != nil || (!env.Success && resp.StatusCode/100 == 2) {
 		if resp.StatusCode/100 == 2 {
