@@ -117,8 +117,16 @@ func (s *stream) flush(ctx context.Context) error {
 		if err := s.rc.SetWriteDeadline(deadline); err != nil {
 			s.noDeadlines = true
 		} else {
-			stop := context.AfterFunc(ctx, func() { _ = s.rc.SetWriteDeadline(time.Now()) })
-			defer stop()
+			cut := make(chan struct{})
+			stop := context.AfterFunc(ctx, func() {
+				defer close(cut)
+				_ = s.rc.SetWriteDeadline(time.Now())
+			})
+			defer func() {
+				if !stop() {
+					<-cut // the handler must not return while the deadline is being set
+				}
+			}()
 		}
 	}
 	if s.buf.Len() > 0 {
