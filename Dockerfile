@@ -13,8 +13,12 @@ ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
-# Modules first: this layer is reused while go.mod and go.sum do not change.
+# Modules first: this layer is reused while the go.mod and go.sum files do
+# not change. The wire protocol and the Go SDK are modules of their own
+# that go.mod replaces with their directories.
 COPY go.mod go.sum ./
+COPY protocol/go.mod protocol/go.sum protocol/
+COPY clients/go/go.mod clients/go/go.sum clients/go/
 RUN go mod download
 COPY . .
 ARG VERSION=dev

@@ -10,6 +10,10 @@ ARGS        ?=
 BENCH_OUT   ?= bin/benchmarks.jsonl
 BENCH_CHART ?= bin/benchmarks.png
 PYTHON      ?= /usr/bin/python3
+# The modules of the repository: the server (.), the wire protocol and the
+# Go SDK, which have go.mod files of their own. "go ... ./..." does not
+# enter nested modules, so test and lint run in each.
+MODULES     := . protocol clients/go
 PYTHON_DEBS := python3-websockets python3-msgpack python3-httpx python3-h2 python3-pytest python3-pytest-asyncio
 
 .DEFAULT_GOAL := help
@@ -28,8 +32,8 @@ image: ## Build the container image httpmq:VERSION (needs a Docker engine; see d
 run: ## Run "httpmq serve" (embedded JetStream in ./data); pass flags with ARGS="..."
 	$(GO) run ./cmd/httpmq serve $(ARGS)
 
-test: test-deps ## Run every test with the race detector (installs what test-deps lists if missing)
-	$(GO) test -race -count=1 ./...
+test: test-deps ## Run every test of every module with the race detector (installs what test-deps lists if missing)
+	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
 	@$(MAKE) --no-print-directory test-python
 
 test-python: ## Run the Python SDK's suite (clients/python) against a real httpmq, with Debian's python3
@@ -64,15 +68,16 @@ test-deps: ## Install what the tests need beyond Go: Debian's chromium (browser 
 		fi; \
 	fi
 
-lint: ## Check formatting (gofmt), go vet and staticcheck
+lint: ## Check formatting (gofmt), go vet, staticcheck and tidy go.mod files, in every module
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed (make fmt):"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "go vet $$m"; (cd $$m && $(GO) vet ./...); done
 	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep -q "($(STATICCHECK_VERSION:v%=%))"; then \
 		echo "installing staticcheck $(STATICCHECK_VERSION)"; \
 		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
 	fi
-	"$(STATICCHECK)" ./...
+	@set -e; for m in $(MODULES); do echo "staticcheck $$m"; (cd $$m && "$(STATICCHECK)" ./...); done
+	@set -e; for m in $(MODULES); do (cd $$m && $(GO) mod tidy -diff) || { echo "go.mod or go.sum of $$m not tidy (go mod tidy in $$m)"; exit 1; }; done
 
 fmt: ## Format every Go file (gofmt -w)
 	gofmt -w .
@@ -83,12 +88,12 @@ doc: ## List the documentation and check the OpenAPI contract test
 	$(GO) test -count=1 -run 'OpenAPI' ./admin/...
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 20s)
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; for m in $(MODULES); do (cd $$m; for pkg in $$($(GO) list ./...); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
-	done
+	done); done
 
 bench: ## Measure httpmq against native nats.go: table on stdout, figures in BENCH_OUT (bin/benchmarks.jsonl); ARGS="-short" for a quick check
 	$(GO) build -o bin/httpmq-bench ./cmd/httpmq-bench

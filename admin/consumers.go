@@ -2,37 +2,18 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
 
-// createConsumerRequest is the body of POST …/consumer: the original's
-// JetStreamConsumerParam plus extensions.
-type createConsumerRequest struct {
-	Name          string         `json:"name"`
-	Notes         string         `json:"notes"`
-	FilterSubject string         `json:"filter_subject"`
-	DeliveryGroup string         `json:"delivery_group"`
-	MaxInflight   *int           `json:"max_inflight"`
-	MaxRetry      *int           `json:"max_retry"`
-	AckWait       *time.Duration `json:"ack_wait"`
-	Mode          string         `json:"mode"`
-
-	DeliverPolicy     string          `json:"deliver_policy"`
-	OptStartSeq       uint64          `json:"opt_start_seq"`
-	OptStartTime      *time.Time      `json:"opt_start_time"`
-	Backoff           []time.Duration `json:"backoff"`
-	FilterSubjects    []string        `json:"filter_subjects"`
-	MaxWaiting        *int            `json:"max_waiting"`
-	InactiveThreshold *time.Duration  `json:"inactive_threshold"`
-	Replicas          *int            `json:"replicas"`
-	MemoryStorage     bool            `json:"memory_storage"`
-	HeadersOnly       bool            `json:"headers_only"`
-}
+// createConsumerRequest is the body of POST …/consumer
+// (protocol.NewConsumer): the original's JetStreamConsumerParam plus
+// extensions.
+type createConsumerRequest protocol.NewConsumer
 
 // config validates the request and maps it onto the bridge's config.
 func (q *createConsumerRequest) config() (bridge.ConsumerConfig, error) {
@@ -145,7 +126,7 @@ func (a *api) createConsumer(r *http.Request, ps httprouter.Params) (any, error)
 		return nil, err
 	}
 	return struct {
-		Consumer consumerInfo `json:"consumer"`
+		Consumer protocol.ConsumerInfo `json:"consumer"`
 	}{toConsumerInfo(ci)}, nil
 }
 
@@ -159,12 +140,12 @@ func (a *api) listConsumers(r *http.Request, ps httprouter.Params) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]consumerInfo, len(all))
+	out := make(map[string]protocol.ConsumerInfo, len(all))
 	for _, ci := range all {
 		out[ci.Name] = toConsumerInfo(ci)
 	}
 	return struct {
-		Consumers map[string]consumerInfo `json:"consumers"`
+		Consumers map[string]protocol.ConsumerInfo `json:"consumers"`
 	}{out}, nil
 }
 
@@ -178,7 +159,7 @@ func (a *api) getConsumer(r *http.Request, ps httprouter.Params) (any, error) {
 		return nil, err
 	}
 	return struct {
-		Consumer consumerInfo `json:"consumer"`
+		Consumer protocol.ConsumerInfo `json:"consumer"`
 	}{toConsumerInfo(ci)}, nil
 }
 

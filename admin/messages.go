@@ -7,19 +7,13 @@ import (
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
 
-// purgeRequest is the optional body of POST …/purge (extension). Empty
-// purges everything.
-type purgeRequest struct {
-	// Subject purges only messages on this subject (wildcards allowed).
-	Subject string `json:"subject"`
-	// Sequence purges messages below this sequence.
-	Sequence uint64 `json:"sequence"`
-	// Keep keeps this many of the newest messages.
-	Keep uint64 `json:"keep"`
-}
+// purgeRequest is the optional body of POST …/purge (extension;
+// protocol.Purge). Empty purges everything.
+type purgeRequest = protocol.Purge
 
 func (a *api) purgeStream(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
@@ -69,6 +63,6 @@ func (a *api) getMessage(r *http.Request, ps httprouter.Params) (any, error) {
 		return nil, err
 	}
 	return struct {
-		Message storedMessage `json:"message"`
+		Message protocol.StoredMessage `json:"message"`
 	}{toStoredMessage(m)}, nil
 }

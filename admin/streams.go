@@ -2,24 +2,20 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/httpmq/httpmq/bridge"
 	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/httpx"
+	"github.com/httpmq/httpmq/protocol"
 	"github.com/julienschmidt/httprouter"
 )
 
-// limitsRequest is the original's JSStreamLimits: every field optional;
-// 0 and -1 mean unlimited.
-type limitsRequest struct {
-	MaxConsumers      *int           `json:"max_consumers"`
-	MaxMsgs           *int64         `json:"max_msgs"`
-	MaxBytes          *int64         `json:"max_bytes"`
-	MaxAge            *time.Duration `json:"max_age"`
-	MaxMsgsPerSubject *int64         `json:"max_msgs_per_subject"`
-	MaxMsgSize        *int32         `json:"max_msg_size"`
-}
+// limitsRequest is the original's JSStreamLimits (protocol.StreamLimits):
+// every field optional; 0 and -1 mean unlimited.
+type limitsRequest protocol.StreamLimits
+
+// limits gives l the server's methods.
+func limits(l *protocol.StreamLimits) *limitsRequest { return (*limitsRequest)(l) }
 
 func (l *limitsRequest) validate() error {
 	for _, err := range []error{
@@ -61,14 +57,11 @@ func set[T any](dst *T, v *T) {
 }
 
 // settingsRequest are the stream settings besides name, subjects and
-// limits (all extensions).
-type settingsRequest struct {
-	Description     *string        `json:"description"`
-	Retention       string         `json:"retention"`
-	Discard         string         `json:"discard"`
-	Replicas        *int           `json:"replicas"`
-	DuplicateWindow *time.Duration `json:"duplicate_window"`
-}
+// limits (all extensions; protocol.StreamSettings).
+type settingsRequest protocol.StreamSettings
+
+// settings gives s the server's methods.
+func settings(s *protocol.StreamSettings) *settingsRequest { return (*settingsRequest)(s) }
 
 func (s *settingsRequest) validate() error {
 	if err := oneOf("retention", s.Retention, "limits", "interest", "workqueue"); err != nil {
@@ -98,16 +91,10 @@ func (s *settingsRequest) apply(c *bridge.StreamConfig) {
 	set(&c.Duplicates, s.DuplicateWindow)
 }
 
-// createStreamRequest is the body of POST /v1/admin/stream: the
-// original's JSStreamParam (name, subjects, limits at the top level) plus
-// extensions.
-type createStreamRequest struct {
-	Name     string   `json:"name"`
-	Subjects []string `json:"subjects"`
-	Storage  string   `json:"storage"`
-	limitsRequest
-	settingsRequest
-}
+// createStreamRequest is the body of POST /v1/admin/stream
+// (protocol.NewStream): the original's JSStreamParam (name, subjects,
+// limits at the top level) plus extensions.
+type createStreamRequest = protocol.NewStream
 
 // createStream defines a stream; an identical one again is a success, a
 // different one 409 stream_exists. Without subjects, the stream captures
@@ -132,24 +119,24 @@ func (a *api) createStream(r *http.Request, _ httprouter.Params) (any, error) {
 	if err := oneOf("storage", req.Storage, "file", "memory"); err != nil {
 		return nil, err
 	}
-	if err := req.limitsRequest.validate(); err != nil {
+	if err := limits(&req.StreamLimits).validate(); err != nil {
 		return nil, err
 	}
-	if err := req.settingsRequest.validate(); err != nil {
+	if err := settings(&req.StreamSettings).validate(); err != nil {
 		return nil, err
 	}
 	if age, dup := req.MaxAge, req.DuplicateWindow; age != nil && dup != nil && *age > 0 && *dup > *age {
 		return nil, badRequest("duplicate_window (%d) must not be longer than max_age (%d)", *dup, *age)
 	}
 	cfg := bridge.StreamConfig{Name: req.Name, Subjects: req.Subjects, Storage: req.Storage}
-	req.settingsRequest.apply(&cfg)
-	req.limitsRequest.apply(&cfg, true) // JetStream itself fits the default window to max_age
+	settings(&req.StreamSettings).apply(&cfg)
+	limits(&req.StreamLimits).apply(&cfg, true) // JetStream itself fits the default window to max_age
 	si, err := a.bridge.CreateStream(r.Context(), cfg)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
-		Stream streamInfo `json:"stream"`
+		Stream protocol.StreamInfo `json:"stream"`
 	}{toStreamInfo(si)}, nil
 }
 
@@ -162,12 +149,12 @@ func (a *api) listStreams(r *http.Request, _ httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]streamInfo, len(all))
+	out := make(map[string]protocol.StreamInfo, len(all))
 	for _, si := range all {
 		out[si.Config.Name] = toStreamInfo(si)
 	}
 	return struct {
-		Streams map[string]streamInfo `json:"streams"`
+		Streams map[string]protocol.StreamInfo `json:"streams"`
 	}{out}, nil
 }
 
@@ -181,7 +168,7 @@ func (a *api) getStream(r *http.Request, ps httprouter.Params) (any, error) {
 		return nil, err
 	}
 	return struct {
-		Stream streamInfo `json:"stream"`
+		Stream protocol.StreamInfo `json:"stream"`
 	}{toStreamInfo(si)}, nil
 }
 
@@ -195,9 +182,7 @@ func (a *api) deleteStream(r *http.Request, ps httprouter.Params) (any, error) {
 
 // subjectsRequest is the body of PUT …/subject (the original's
 // APIRestReqStreamSubjects).
-type subjectsRequest struct {
-	Subjects []string `json:"subjects"`
-}
+type subjectsRequest = protocol.StreamSubjects
 
 func (a *api) changeSubjects(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
@@ -241,12 +226,9 @@ func (a *api) changeLimits(r *http.Request, ps httprouter.Params) (any, error) {
 }
 
 // updateStreamRequest is the body of PUT /v1/admin/stream/:stream
-// (extension): any of subjects, limits and settings; what is absent stays.
-type updateStreamRequest struct {
-	Subjects []string `json:"subjects"`
-	limitsRequest
-	settingsRequest
-}
+// (extension; protocol.StreamUpdate): any of subjects, limits and
+// settings; what is absent stays.
+type updateStreamRequest = protocol.StreamUpdate
 
 func (a *api) updateStream(r *http.Request, ps httprouter.Params) (any, error) {
 	name := ps.ByName("stream")
@@ -266,18 +248,18 @@ func (a *api) updateStream(r *http.Request, ps httprouter.Params) (any, error) {
 	if err := a.streamSubjects(r, name, req.Subjects); err != nil {
 		return nil, err
 	}
-	if err := req.limitsRequest.validate(); err != nil {
+	if err := limits(&req.StreamLimits).validate(); err != nil {
 		return nil, err
 	}
-	if err := req.settingsRequest.validate(); err != nil {
+	if err := settings(&req.StreamSettings).validate(); err != nil {
 		return nil, err
 	}
 	return a.update(r, name, func(c *bridge.StreamConfig) {
 		if req.Subjects != nil {
 			c.Subjects = req.Subjects
 		}
-		req.settingsRequest.apply(c)
-		req.limitsRequest.apply(c, req.DuplicateWindow != nil)
+		settings(&req.StreamSettings).apply(c)
+		limits(&req.StreamLimits).apply(c, req.DuplicateWindow != nil)
 	})
 }
 
@@ -288,6 +270,6 @@ func (a *api) update(r *http.Request, name string, change func(*bridge.StreamCon
 		return nil, err
 	}
 	return struct {
-		Stream streamInfo `json:"stream"`
+		Stream protocol.StreamInfo `json:"stream"`
 	}{toStreamInfo(si)}, nil
 }

@@ -55,13 +55,7 @@ func (h *Handler) ack(route string) httprouter.Handle {
 			httpx.WriteError(w, r, err)
 			return
 		}
-		if res.Duplicate {
-			httpx.OK(w, r, struct {
-				Duplicate bool `json:"duplicate"`
-			}{true})
-			return
-		}
-		httpx.OK(w, r, nil)
+		httpx.OK(w, r, protocol.AckResult{Duplicate: res.Duplicate})
 	}
 }
 

@@ -3,102 +3,29 @@ package dataplane
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/httpmq/httpmq/protocol"
 )
 
-// Delivery is one message on a subscription stream: one NDJSON line, or
-// the data of one SSE "msg" event. The fields of the original httpmq come
-// first; Subject is the subject the message was published to.
-type Delivery struct {
-	Success   bool   `json:"success"`
-	RequestID string `json:"request_id"`
-	Stream    string `json:"stream"`
-	Subject   string `json:"subject"`
-	Consumer  string `json:"consumer"`
-	// Sequence is what an ack sends back.
-	Sequence Sequence `json:"sequence"`
-	// Deliveries counts deliveries of this message, this one included.
-	Deliveries uint64 `json:"deliveries"`
-	// Pending is how many messages the consumer held after this one.
-	Pending uint64 `json:"pending"`
-	// Timestamp is when the stream stored the message.
-	Timestamp time.Time `json:"timestamp"`
-	// Headers are the message's NATS headers.
-	Headers map[string][]string `json:"headers,omitempty"`
-	// B64Msg is the payload, standard base64 with padding. encoding/json
-	// decodes it into a []byte.
-	B64Msg []byte `json:"b64_msg"`
-}
-
-// Sequence locates a delivered message in its stream and on its consumer.
-type Sequence struct {
-	Stream   uint64 `json:"stream"`
-	Consumer uint64 `json:"consumer"`
-}
-
-// PublishResult is the payload of a successful publish answer, beside
-// success and request_id.
-type PublishResult struct {
-	Stream    string `json:"stream"`
-	Sequence  uint64 `json:"sequence"`
-	Duplicate bool   `json:"duplicate"`
-}
-
-// AckRequest is the body of the ack routes. Consumer and Stream are the
-// sequence numbers the message arrived with ({"consumer":N,"stream":M},
-// as in the original httpmq); the other fields are optional.
-type AckRequest struct {
-	Consumer uint64 `json:"consumer"`
-	Stream   uint64 `json:"stream"`
-	// Type is "ack" (default), "nak", "term" or "progress". On the nak,
-	// term and progress routes it may be omitted, or must match.
-	Type string `json:"type,omitempty"`
-	// Delay before redelivery, for nak: nanoseconds, or a Go duration
-	// string such as "5s".
-	Delay Duration `json:"delay,omitempty"`
-	// Deliveries is the delivery count the message arrived with; on a nak
-	// it lets JetStream choose the right back-off step.
-	Deliveries uint64 `json:"deliveries,omitempty"`
-	// Reason is recorded with a term.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Duration is a time.Duration in JSON as integer nanoseconds (as
-// JetStream writes durations) or as a Go duration string ("1.5s").
-type Duration time.Duration
-
-// MarshalJSON writes nanoseconds.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return strconv.AppendInt(nil, int64(d), 10), nil
-}
-
-// UnmarshalJSON reads nanoseconds or a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("delay: %w", err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	var n int64
-	if err := json.Unmarshal(b, &n); err != nil {
-		return errors.New("delay: expected integer nanoseconds or a duration string such as \"5s\"")
-	}
-	*d = Duration(n)
-	return nil
-}
+// The dataplane's JSON, defined once in package protocol for the server
+// and the Go SDK.
+type (
+	// Delivery is one message on a subscription stream: one NDJSON line,
+	// or the data of one SSE "msg" event.
+	Delivery = protocol.Delivery
+	// Sequence locates a delivered message in its stream and on its
+	// consumer.
+	Sequence = protocol.Sequence
+	// PublishResult is the payload of a successful publish answer, beside
+	// success and request_id.
+	PublishResult = protocol.PublishResult
+	// AckRequest is the body of the ack routes.
+	AckRequest = protocol.AckRequest
+	// Duration is a time.Duration in JSON as integer nanoseconds or as a
+	// Go duration string ("1.5s").
+	Duration = protocol.Duration
+)
 
 // delivery converts a msg frame into its wire form.
 func delivery(requestID string, f *protocol.Frame) *Delivery {

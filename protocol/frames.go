@@ -63,6 +63,14 @@ func (t FrameType) IsAck() bool {
 // and http.Header without copying.
 type Header map[string][]string
 
+// Get returns the first value of name (as given: no case folding), or "".
+func (h Header) Get(name string) string {
+	if vs := h[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // Version is the protocol version this package speaks, sent in hello.
 const Version = 1
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+
+	"github.com/httpmq/httpmq/protocol"
 )
 
 // AdminClient calls the management REST API (/v1/admin/…, by default on
@@ -83,9 +85,7 @@ func (c *AdminClient) UpdateStream(ctx context.Context, name string, u StreamUpd
 
 // SetStreamSubjects replaces a stream's subjects.
 func (c *AdminClient) SetStreamSubjects(ctx context.Context, name string, subjects []string) (*StreamInfo, error) {
-	return c.putStream(ctx, streamPath(name)+"/subject", struct {
-		Subjects []string `json:"subjects"`
-	}{subjects})
+	return c.putStream(ctx, streamPath(name)+"/subject", protocol.StreamSubjects{Subjects: subjects})
 }
 
 // SetStreamLimits changes the limits given in l.

@@ -55,8 +55,8 @@ func (c *DataClient) Publish(ctx context.Context, subject string, data []byte, o
 	if err != nil {
 		return PubAck{}, fmt.Errorf("httpmq: %w", err)
 	}
-	for k, vs := range c.header {
-		req.Header[k] = append([]string(nil), vs...)
+	if err := c.setHeader(req); err != nil {
+		return PubAck{}, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(headerEncoding, encoding)
@@ -68,25 +68,11 @@ func (c *DataClient) Publish(ctx context.Context, subject string, data []byte, o
 			req.Header.Add(headerPrefix+k, v)
 		}
 	}
-	var a struct {
-		Stream    string `json:"stream"`
-		Sequence  uint64 `json:"sequence"`
-		Duplicate bool   `json:"duplicate"`
-	}
+	var a protocol.PublishResult
 	if err := c.do(req, &a); err != nil {
 		return PubAck{}, err
 	}
 	return PubAck{Stream: a.Stream, Sequence: a.Sequence, Duplicate: a.Duplicate}, nil
-}
-
-// restAck is the body of the ack routes.
-type restAck struct {
-	Consumer   uint64  `json:"consumer"`
-	Stream     uint64  `json:"stream"`
-	Type       AckKind `json:"type,omitempty"`
-	Delay      int64   `json:"delay,omitempty"`
-	Deliveries uint64  `json:"deliveries,omitempty"`
-	Reason     string  `json:"reason,omitempty"`
 }
 
 // Ack acknowledges (or naks, terms, extends) a delivered message by its
@@ -96,8 +82,8 @@ func (c *DataClient) Ack(ctx context.Context, r AckRequest) error {
 		r.Kind = KindAck
 	}
 	path := consumerDataPath(r.Stream, r.Consumer) + "/" + string(r.Kind)
-	return c.call(ctx, http.MethodPost, path, restAck{
-		Consumer: r.ConsumerSeq, Stream: r.StreamSeq, Delay: int64(r.Delay),
+	return c.call(ctx, http.MethodPost, path, protocol.AckRequest{
+		Consumer: r.ConsumerSeq, Stream: r.StreamSeq, Delay: protocol.Duration(r.Delay),
 		Deliveries: r.Deliveries, Reason: r.Reason,
 	}, nil)
 }
@@ -114,23 +100,11 @@ func consumerDataPath(stream, consumer string) string {
 	return "/v1/data/stream/" + esc(stream) + "/consumer/" + esc(consumer)
 }
 
-// restDelivery is one NDJSON line of a subscription stream.
+// restDelivery is one NDJSON line of a subscription stream: a delivery,
+// or the final line (success false, the error).
 type restDelivery struct {
-	Success   bool            `json:"success"`
-	RequestID string          `json:"request_id"`
-	Error     *protocol.Error `json:"error"`
-	Stream    string          `json:"stream"`
-	Subject   string          `json:"subject"`
-	Consumer  string          `json:"consumer"`
-	Sequence  struct {
-		Stream   uint64 `json:"stream"`
-		Consumer uint64 `json:"consumer"`
-	} `json:"sequence"`
-	Deliveries uint64    `json:"deliveries"`
-	Pending    uint64    `json:"pending"`
-	Timestamp  time.Time `json:"timestamp"`
-	Headers    Header    `json:"headers"`
-	B64Msg     []byte    `json:"b64_msg"`
+	protocol.Delivery
+	Error *protocol.Error `json:"error"`
 }
 
 // Subscribe push-subscribes to a consumer: the server streams its

@@ -19,6 +19,11 @@
 // [*Message] is acknowledged with Ack, Nak, Term or InProgress, from any
 // goroutine.
 //
+// With authentication on, give the clients a [TokenFunc]
+// ([SessionOptions.Token], [ClientOptions.Token]): REST requests and
+// session handshakes carry its token, and a session sends a fresh one in
+// an auth frame before a JWT expires, so it outlives its tokens.
+//
 // Failures the server reports are [*APIError] values carrying the HTTP
 // status, the stable reason code (protocol.Code*), message and request id:
 // use errors.As. Sentinels

@@ -109,7 +109,9 @@ func frameError(f *protocol.Frame) *APIError {
 
 // CloseError is why the server closed a session for good: a WebSocket
 // close code that calls for no reconnect (see [protocol.CloseCode.Reconnect]),
-// for example 1009 message_too_big or 1002 protocol_error.
+// for example 1009 message_too_big or 1002 protocol_error; or 4004
+// auth_expired when the session has no [SessionOptions.Token] to get
+// fresh credentials from.
 type CloseError struct {
 	Code   protocol.CloseCode
 	Reason string

@@ -2,13 +2,11 @@ package httpmq_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	httpmq "github.com/httpmq/httpmq/clients/go"
 	"github.com/httpmq/httpmq/protocol"
@@ -26,8 +24,15 @@ func TestAPIErrorKeepsEverything(t *testing.T) {
 	defer srv.Close()
 	_, err := httpmq.NewDataClient(srv.URL, nil).Publish(context.Background(), "a", []byte("x"), nil)
 	var e *httpmq.APIError
-	require.ErrorAs(t, err, &e)
-	assert.Equal(t, &httpmq.APIError{Status: 429, Code: protocol.CodeRateLimited, Message: "rate limited",
-		Detail: "too many publish messages", Retryable: true, RetryAfter: 250 * time.Millisecond, RequestID: "r-1"}, e)
-	assert.ErrorIs(t, err, &protocol.Error{Code: protocol.CodeRateLimited})
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T) is not an *APIError", err, err)
+	}
+	want := &httpmq.APIError{Status: 429, Code: protocol.CodeRateLimited, Message: "rate limited",
+		Detail: "too many publish messages", Retryable: true, RetryAfter: 250 * time.Millisecond, RequestID: "r-1"}
+	if *e != *want {
+		t.Errorf("got %+v, want %+v", *e, *want)
+	}
+	if !errors.Is(err, &protocol.Error{Code: protocol.CodeRateLimited}) {
+		t.Errorf("errors.Is(%v, rate_limited) is false", err)
+	}
 }

@@ -3,19 +3,13 @@ package httpmq
 import (
 	"context"
 	"time"
+
+	"github.com/httpmq/httpmq/protocol"
 )
 
 // Header holds message headers: a name maps to one or more values, and
-// names keep their case.
-type Header map[string][]string
-
-// Get returns the first value of name, or "".
-func (h Header) Get(name string) string {
-	if vs := h[name]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
-}
+// names keep their case. Get returns the first value of a name.
+type Header = protocol.Header
 
 // PubAck is JetStream's answer to a publish.
 type PubAck struct {

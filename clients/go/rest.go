@@ -25,8 +25,12 @@ type ClientOptions struct {
 	// Protocols set to UnencryptedHTTP2. Its Timeout, if any, also cuts
 	// REST subscriptions: prefer contexts.
 	HTTPClient *http.Client
-	// Header is added to every request (credentials, say).
+	// Header is added to every request (static credentials, say).
 	Header http.Header
+	// Token, when set, is called for every request; its token goes as
+	// Authorization: Bearer (replacing one in Header). A failure fails
+	// the request with an error wrapping [ErrToken].
+	Token TokenFunc
 }
 
 // rest is what the admin and data clients share: a base URL and the
@@ -35,6 +39,7 @@ type rest struct {
 	base   string
 	hc     *http.Client
 	header http.Header
+	token  TokenFunc
 	own    *http.Transport // the default transport, when HTTPClient was nil
 }
 
@@ -43,7 +48,7 @@ func newRest(baseURL string, opts *ClientOptions) rest {
 	if opts != nil {
 		o = *opts
 	}
-	r := rest{base: strings.TrimRight(baseURL, "/"), hc: o.HTTPClient, header: o.Header.Clone()}
+	r := rest{base: strings.TrimRight(baseURL, "/"), hc: o.HTTPClient, header: o.Header.Clone(), token: o.Token}
 	if r.hc == nil {
 		r.own = http.DefaultTransport.(*http.Transport).Clone()
 		r.hc = &http.Client{Transport: r.own}
@@ -57,13 +62,6 @@ func (r *rest) CloseIdleConnections() {
 	if r.own != nil {
 		r.own.CloseIdleConnections()
 	}
-}
-
-// envelope is the part of every answer common to all routes.
-type envelope struct {
-	Success   bool            `json:"success"`
-	RequestID string          `json:"request_id"`
-	Error     *protocol.Error `json:"error"`
 }
 
 // newRequest builds a request for path (already escaped) with a JSON body
@@ -81,14 +79,29 @@ func (r *rest) newRequest(ctx context.Context, method, path string, body any) (*
 	if err != nil {
 		return nil, fmt.Errorf("httpmq: %w", err)
 	}
-	for k, vs := range r.header {
-		req.Header[k] = append([]string(nil), vs...)
+	if err := r.setHeader(req); err != nil {
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	return req, nil
+}
+
+// setHeader adds the configured header and credentials to req.
+func (r *rest) setHeader(req *http.Request) error {
+	for k, vs := range r.header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	if r.token != nil {
+		tok, err := token(req.Context(), r.token)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return nil
 }
 
 // do sends req and decodes a successful answer's payload into out (nil:
@@ -108,7 +121,7 @@ func (r *rest) do(req *http.Request, out any) error {
 
 // decodeAnswer checks the envelope of a complete answer.
 func decodeAnswer(resp *http.Response, raw []byte, out any) error {
-	var env envelope
+	var env protocol.Envelope
 	jsonErr := json.Unmarshal(raw, &env)
 	if jsonErr != nil || (!env.Success && resp.StatusCode/100 == 2) {
 		if resp.StatusCode/100 == 2 {

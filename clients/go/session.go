@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/clients/go/h2ws"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -57,8 +57,21 @@ type SessionOptions struct {
 	Encoding Encoding
 	// TLSConfig for wss:// URLs. Default: the system's roots.
 	TLSConfig *tls.Config
-	// Header is sent with every handshake (credentials, say).
+	// Header is sent with every handshake (static credentials, say).
 	Header http.Header
+	// Token, when set, supplies the credentials: it is called for every
+	// handshake, its token going as Authorization: Bearer (replacing one
+	// in Header). When the token is a JWT with an exp claim, the session
+	// calls Token again once 80% of the token's lifetime has passed and
+	// sends the fresh token in an auth frame, so the server does not
+	// close the session at exp. A refresh that fails (Token fails, or the
+	// server refuses the token) is reported as [EventTokenError]; the
+	// server then closes the connection at exp with 4004 auth_expired
+	// and the session reconnects with a new token from Token. A Token
+	// failure on reconnect counts as a failed attempt (with back-off).
+	// Without Token, a 4004 ends the session: it has no fresh
+	// credentials to reconnect with.
+	Token TokenFunc
 	// DialTimeout bounds each connection attempt, handshake and hello
 	// included. Default 10s.
 	DialTimeout time.Duration
@@ -112,11 +125,19 @@ const (
 	EventServerError
 	// EventClosed: the session ended for good (Err: why).
 	EventClosed
+	// EventTokenRefreshed: a fresh token from SessionOptions.Token was
+	// accepted by the server (an auth frame's ok).
+	EventTokenRefreshed
+	// EventTokenError: SessionOptions.Token failed (Err wraps
+	// [ErrToken]), or the server refused the fresh token (Err is an
+	// *[APIError], unauthorized or forbidden).
+	EventTokenError
 )
 
 var eventNames = map[EventKind]string{
 	EventDisconnected: "disconnected", EventReconnected: "reconnected", EventResubscribed: "resubscribed",
 	EventSubscriptionLost: "subscription_lost", EventServerError: "server_error", EventClosed: "closed",
+	EventTokenRefreshed: "token_refreshed", EventTokenError: "token_error",
 }
 
 func (k EventKind) String() string {

@@ -19,6 +19,9 @@ type conn struct {
 	ws    *websocket.Conn
 	url   string
 	hello Hello
+	// tokenAt and tokenExp: when SessionOptions.Token gave the token of
+	// the handshake, and its exp (zero: nothing to refresh).
+	tokenAt, tokenExp time.Time
 
 	out       chan []byte // encoded frames for the writer
 	closeOnce sync.Once
@@ -48,6 +51,20 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
 	defer cancel()
+	header := s.opts.Header
+	var tokenAt, tokenExp time.Time
+	if s.opts.Token != nil {
+		tok, err := token(ctx, s.opts.Token)
+		if err != nil {
+			return nil, err
+		}
+		tokenAt, tokenExp = time.Now(), tokenExpiry(tok)
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Authorization", "Bearer "+tok)
+	}
 	var (
 		ws  *websocket.Conn
 		tr  Transport
@@ -55,27 +72,27 @@ func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
 	)
 	switch s.opts.Transport {
 	case TransportHTTP1:
-		ws, err = s.handshake(ctx, u, TransportHTTP1)
+		ws, err = s.handshake(ctx, u, TransportHTTP1, header)
 		tr = TransportHTTP1
 	case TransportHTTP2:
-		ws, err = s.handshake(ctx, u, TransportHTTP2)
+		ws, err = s.handshake(ctx, u, TransportHTTP2, header)
 		tr = TransportHTTP2
 	default:
 		tr = TransportHTTP2
-		ws, err = s.handshake(ctx, u, TransportHTTP2)
+		ws, err = s.handshake(ctx, u, TransportHTTP2, header)
 		var he *handshakeError
 		if err != nil && !errors.As(err, &he) && ctx.Err() == nil {
 			// No HTTP answer over h2: the server does not speak it (or
 			// not extended CONNECT). HTTP/1.1 then.
 			tr = TransportHTTP1
-			ws, err = s.handshake(ctx, u, TransportHTTP1)
+			ws, err = s.handshake(ctx, u, TransportHTTP1, header)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	ws.SetReadLimit(maxReadBytes)
-	c := &conn{ws: ws, url: u, out: make(chan []byte, 256), down: make(chan struct{})}
+	c := &conn{ws: ws, url: u, out: make(chan []byte, 256), down: make(chan struct{}), tokenAt: tokenAt, tokenExp: tokenExp}
 	frames, err := s.read(ctx, ws)
 	if err != nil {
 		c.close(0, "")
@@ -105,7 +122,7 @@ func (e *handshakeError) Error() string {
 
 func (e *handshakeError) Unwrap() []error { return []error{e.api, e.err} }
 
-func (s *Session) handshake(ctx context.Context, u string, tr Transport) (*websocket.Conn, error) {
+func (s *Session) handshake(ctx context.Context, u string, tr Transport, header http.Header) (*websocket.Conn, error) {
 	hc := s.h1
 	if tr == TransportHTTP2 {
 		if strings.HasPrefix(u, "ws:") {
@@ -116,7 +133,7 @@ func (s *Session) handshake(ctx context.Context, u string, tr Transport) (*webso
 	}
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPClient:   hc,
-		HTTPHeader:   s.opts.Header,
+		HTTPHeader:   header,
 		Subprotocols: []string{s.codec.Name()},
 	})
 	if err != nil {

@@ -67,7 +67,8 @@ func (s *Session) run(c *conn) {
 		case s.opts.NoReconnect:
 			s.giveUp(err)
 			return
-		case code != -1 && !code.Reconnect():
+		case code != -1 && !code.Reconnect(),
+			code == protocol.CloseAuthExpired && s.opts.Token == nil: // no fresh credentials to offer
 			s.giveUp(&CloseError{Code: code, Reason: closeReason(err)})
 			return
 		case code == protocol.CloseGoingAway:
@@ -118,6 +119,9 @@ func (s *Session) reconnect() (*conn, error) {
 		if s.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
+		if errors.Is(err, ErrToken) {
+			s.event(Event{Kind: EventTokenError, URL: u, Err: err, Attempt: n})
+		}
 		last = err
 		s.urlIdx++
 	}
@@ -136,6 +140,13 @@ func (s *Session) serve(c *conn, subs []*Subscription) error {
 		defer s.wg.Done()
 		s.restore(c, subs)
 	}()
+	if s.opts.Token != nil && !c.tokenExp.IsZero() {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.refresher(c)
+		}()
+	}
 	if s.opts.PingInterval > 0 {
 		s.wg.Add(1)
 		go func() {

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/clients/go/h2ws"
 	"github.com/httpmq/httpmq/protocol"
 )
 

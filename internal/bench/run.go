@@ -15,7 +15,7 @@ import (
 
 	"github.com/httpmq/httpmq/bridge/natsbench"
 	httpmq "github.com/httpmq/httpmq/clients/go"
-	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/clients/go/h2ws"
 )
 
 // Options choose what [Run] measures. Zero values take the defaults given.

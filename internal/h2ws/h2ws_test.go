@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	h2wsclient "github.com/httpmq/httpmq/clients/go/h2ws"
 	"github.com/httpmq/httpmq/internal/h2ws"
 	_ "github.com/httpmq/httpmq/internal/xconnect" // the server side needs extended CONNECT on
 )
@@ -68,7 +69,7 @@ func TestHTTP2TLS(t *testing.T) {
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	defer srv.Close()
-	tr := h2ws.NewTransport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}, false)
+	tr := h2wsclient.NewTransport(&tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}, false)
 	defer tr.CloseIdleConnections()
 	roundTrip(t, "wss"+strings.TrimPrefix(srv.URL, "https"), &http.Client{Transport: tr})
 	assert.Equal(t, "CONNECT HTTP/2.0", <-protos)
@@ -82,7 +83,7 @@ func TestH2C(t *testing.T) {
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	srv.Start()
 	defer srv.Close()
-	tr := h2ws.NewTransport(nil, true)
+	tr := h2wsclient.NewTransport(nil, true)
 	defer tr.CloseIdleConnections()
 	roundTrip(t, "ws"+strings.TrimPrefix(srv.URL, "http"), &http.Client{Transport: tr})
 	assert.Equal(t, "CONNECT HTTP/2.0", <-protos)

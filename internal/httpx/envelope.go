@@ -11,14 +11,11 @@ import (
 	"github.com/httpmq/httpmq/protocol"
 )
 
-// Envelope is the shape of every answer. Payload fields of a successful
-// answer sit beside success and request_id at the top level, as in the
-// original httpmq ({"success":true,"stream":{…}}).
-type Envelope struct {
-	Success   bool            `json:"success"`
-	RequestID string          `json:"request_id"`
-	Error     *protocol.Error `json:"error,omitempty"`
-}
+// Envelope is the shape of every answer (defined in package protocol for
+// the server and the Go SDK). Payload fields of a successful answer sit
+// beside success and request_id at the top level, as in the original
+// httpmq ({"success":true,"stream":{…}}).
+type Envelope = protocol.Envelope
 
 // Reply writes a successful answer with the given status. payload is nil
 // or a value that marshals to a JSON object (a struct or a map); its

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/clients/go/h2ws"
 )
 
 // Transport is how a test reaches a test server.

@@ -1,4 +1,4 @@
-package httpmq_test
+package gosdk_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/httpmq/httpmq/admin"
 	httpmq "github.com/httpmq/httpmq/clients/go"
 	"github.com/httpmq/httpmq/dataplane"
+	"github.com/httpmq/httpmq/internal/auth"
 	"github.com/httpmq/httpmq/internal/testenv"
 	"github.com/httpmq/httpmq/session"
 )
@@ -42,6 +43,7 @@ type server struct {
 	client   *http.Client
 	tls      *tls.Config
 	sessions *session.Handler
+	gate     *auth.Gate // authentication; nil: none
 
 	mu     sync.Mutex
 	protos []string // method and protocol of each session handshake
@@ -55,9 +57,9 @@ func (s *server) seen() []string {
 
 // handler routes like cmd/httpmq does (one listener here, for brevity).
 func (s *server) handler(env *testenv.Env) (http.Handler, func(context.Context)) {
-	mgmt := admin.New(admin.Options{Bridge: env.Bridge, Logger: testenv.Logger()})
-	data := dataplane.New(dataplane.Options{Bridge: env.Bridge, Logger: testenv.Logger(), Heartbeat: 200 * time.Millisecond})
-	sessions := session.New(session.Options{Broker: env.Bridge, Logger: testenv.Logger()})
+	mgmt := admin.New(admin.Options{Bridge: env.Bridge, Logger: testenv.Logger(), Gate: s.gate})
+	data := dataplane.New(dataplane.Options{Bridge: env.Bridge, Logger: testenv.Logger(), Heartbeat: 200 * time.Millisecond, Gate: s.gate})
+	sessions := session.New(session.Options{Broker: env.Bridge, Logger: testenv.Logger(), Gate: s.gate})
 	s.sessions = sessions
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -81,7 +83,14 @@ func (s *server) handler(env *testenv.Env) (http.Handler, func(context.Context))
 
 func startServer(t *testing.T, tr transport) *server {
 	t.Helper()
-	s := &server{env: testenv.New(t, testenv.Options{})}
+	return startGated(t, tr, nil)
+}
+
+// startGated starts a server whose gate (nil: none) authenticates every
+// request and session.
+func startGated(t *testing.T, tr transport, gate *auth.Gate) *server {
+	t.Helper()
+	s := &server{env: testenv.New(t, testenv.Options{}), gate: gate}
 	h, shutdown := s.handler(s.env)
 	ts := testenv.Serve(t, h, tr, testenv.ServeOptions{})
 	s.URL, s.WSURL, s.tls = ts.URL, ts.WSURL+"/v1/session", ts.TLS

@@ -1,4 +1,4 @@
-package httpmq_test
+package gosdk_test
 
 import (
 	"context"
@@ -81,7 +81,7 @@ func Example() {
 	// orders.eu: order 1
 }
 
-func ExampleDataClient() {
+func Example_dataClient() {
 	url, stop := exampleServer()
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,7 +114,7 @@ func ExampleDataClient() {
 	// Output: hello (message id line-1)
 }
 
-func ExampleAPIError() {
+func Example_apiError() {
 	url, stop := exampleServer()
 	defer stop()
 	admin := httpmq.NewAdminClient(url, nil)
@@ -125,7 +125,7 @@ func ExampleAPIError() {
 	// Output: 404 stream_not_found
 }
 
-func ExampleSession_reconnect() {
+func Example_reconnect() {
 	url, stop := exampleServer()
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
