@@ -138,7 +138,7 @@ func startServer(t *testing.T, tls bool) *server {
 		}
 		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
 			RegisteredClaims: jwt.RegisteredClaims{Subject: sub, ExpiresAt: jwt.NewNumericDate(time.Now().Add(tokenTTL))},
-			Httpmq:           auth.Permissions{Admin: auth.AdminFull, Publish: []string{"sdk.>", "nowhere.>", "orders.>"}, Subscribe: []string{"*/*"}},
+			Httpmq:           auth.Permissions{Admin: auth.AdminFull, Publish: []string{"sdk.>", "nowhere.>", "orders.>"}, Subscribe: []string{"*/*"}, Listen: []string{"sdk.>"}},
 		}).SignedString(jwtSecret)
 		if err != nil {
 			http.Error(w, err.Error(), 500)

@@ -1,4 +1,4 @@
-package httpmq_test
+package gosdk_test
 
 import (
 	"fmt"

@@ -70,6 +70,9 @@ function asFrame(v: unknown): Frame {
   return v as Frame;
 }
 
+const bigintMark = "\u0000bigint:";
+const bigintPattern = /"\\u0000bigint:(-?\d+)"/g;
+
 /** JSON framing: `httpmq.v1.json`. */
 export const jsonCodec: Codec = {
   name: "json",
@@ -78,7 +81,12 @@ export const jsonCodec: Codec = {
   encode(frame) {
     const f = compact(frame);
     if (f.data instanceof Uint8Array) f.data = toBase64(f.data);
-    return JSON.stringify(f);
+    // int64 fields past 2^53 (since, in Unix nanoseconds) travel as
+    // bigint and are written as exact JSON integers.
+    return JSON.stringify(f, (_, v) => (typeof v === "bigint" ? bigintMark + v.toString() : v)).replace(
+      bigintPattern,
+      "$1",
+    );
   },
   decode(data) {
     const text = typeof data === "string" ? data : fromUtf8(data instanceof Uint8Array ? data : new Uint8Array(data));
@@ -99,7 +107,7 @@ export const msgpackCodec: Codec = {
   subprotocol: "httpmq.v1.msgpack",
   binary: true,
   encode(frame) {
-    return encode(compact(frame), { ignoreUndefined: true });
+    return encode(compact(frame), { ignoreUndefined: true, useBigInt64: true });
   },
   decode(data) {
     if (typeof data === "string") throw new Error("httpmq: text message on the msgpack subprotocol");

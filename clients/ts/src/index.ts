@@ -1,11 +1,8 @@
 // httpmq TypeScript client: WebSocket sessions (docs/protocol.md) and the
 // management REST API (docs/rest.md), for browsers and Node.
 //
-// Live subject subscriptions (core NATS subjects without a consumer) are not
-// part of protocol v1 yet. When the protocol grows them they will be a new
-// Session method beside subscribe() (e.g. subscribeSubject()) returning the
-// same Subscription type, whose messages have no acknowledgement; nothing in
-// this package guesses their wire format before then.
+// Session.listen() subscribes to a subject live (no consumer, no acks), with
+// recovery from a stream position and resumption after reconnects.
 export { ClientReason, HttpmqError, SessionClosedError, type ErrorBody } from "./errors.js";
 export { jsonCodec, msgpackCodec, codecFor, type Codec, type CodecName, type Frame } from "./codec.js";
 export { jwtExpiry, type TokenSource } from "./token.js";
@@ -19,6 +16,7 @@ export {
   type SessionOptions,
   type SessionEvent,
   type SubscribeOptions,
+  type ListenOptions,
   type PublishOptions,
   type PublishAck,
   type AckOptions,

@@ -105,6 +105,25 @@ export interface SubscribeOptions {
   callback?: (msg: Message) => void | Promise<void>;
 }
 
+/**
+ * Options of {@link Session.listen}: where a live subscription starts. With
+ * none of fromSeq, since and last, at the next message published;
+ * otherwise it first recovers stored messages (when a stream captures the
+ * subject) from one position.
+ */
+export interface ListenOptions {
+  /** Subscription id on the session (default generated). */
+  sub?: string;
+  /** Recover from this stream sequence on. */
+  fromSeq?: number;
+  /** Recover the messages stored since this time. */
+  since?: Date;
+  /** Recover the last N messages of the subject. */
+  last?: number;
+  /** Receive messages through a callback instead of iterating, as for {@link SubscribeOptions.callback}. */
+  callback?: (msg: Message) => void | Promise<void>;
+}
+
 /** Options of {@link Session.publish}. */
 export interface PublishOptions {
   /** JetStream de-duplication id (Nats-Msg-Id). */
@@ -245,6 +264,15 @@ export class Subscription implements AsyncIterable<Message> {
   readonly stream: string;
   readonly consumer: string;
   readonly options: Readonly<SubscribeOptions>;
+  /** A live subscription's subject ({@link Session.listen}); "" for a consumer's. */
+  readonly subject: string = "";
+  /** @internal */ readonly live: Readonly<ListenOptions> = {};
+  /** @internal */ lastSeq = 0;
+  /**
+   * Live subscriptions: whether the last (re)subscribe found everything it
+   * asked to recover still stored. False means messages were missed.
+   */
+  recovered = false;
   /** Resolves when the subscription ends: with undefined, or the error that ended it. */
   readonly closed: Promise<Error | undefined>;
   /** @internal */ state: "subscribing" | "active" | "unsubscribing" | "ended" = "subscribing";
@@ -256,18 +284,24 @@ export class Subscription implements AsyncIterable<Message> {
   #resolveClosed!: (e: Error | undefined) => void;
 
   /** @internal */
-  constructor(session: Session, sub: string, stream: string, consumer: string, options: SubscribeOptions) {
+  constructor(session: Session, sub: string, stream: string, consumer: string, options: SubscribeOptions, subject = "", live: ListenOptions = {}) {
     this.#session = session;
     this.sub = sub;
     this.stream = stream;
     this.consumer = consumer;
     this.options = options;
+    this.subject = subject;
+    this.live = live;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
   /** @internal */
   deliver(msg: Message): void {
     if (this.state === "ended") return;
+    if (this.subject && msg.streamSeq) {
+      if (msg.streamSeq <= this.lastSeq) return; // received before a reconnect
+      this.lastSeq = msg.streamSeq;
+    }
     const cb = this.options.callback;
     if (cb) {
       // One message at a time, in order; a failing callback is an error
@@ -410,15 +444,33 @@ export class Session {
   async subscribe(stream: string, consumer: string, opts: SubscribeOptions = {}): Promise<Subscription> {
     this.#checkOpen();
     const sub = opts.sub ?? `s${++this.#nextSub}`;
-    if (this.#subs.has(sub)) {
-      throw new HttpmqError(409, "subscription_exists", `subscription ${JSON.stringify(sub)} exists`);
+    return this.#start(new Subscription(this, sub, stream, consumer, opts));
+  }
+
+  /**
+   * Subscribes to a subject live (wildcards allowed): its messages as they
+   * are published, without a consumer and without acknowledgements. When a
+   * stream captures the subject, messages carry their streamSeq and, after a
+   * reconnect, the session resumes after the last one received: nothing is
+   * missed or repeated while the stream still holds it (see
+   * {@link Subscription.recovered}).
+   */
+  async listen(subject: string, opts: ListenOptions = {}): Promise<Subscription> {
+    this.#checkOpen();
+    const sub = opts.sub ?? `s${++this.#nextSub}`;
+    return this.#start(new Subscription(this, sub, "", "", { callback: opts.callback }, subject, opts));
+  }
+
+  async #start(s: Subscription): Promise<Subscription> {
+    if (this.#subs.has(s.sub)) {
+      throw new HttpmqError(409, "subscription_exists", `subscription ${JSON.stringify(s.sub)} exists`);
     }
-    const s = new Subscription(this, sub, stream, consumer, opts);
-    this.#subs.set(sub, s);
+    this.#subs.set(s.sub, s);
     const deadline = Date.now() + this.#timeout();
     for (;;) {
       try {
-        await this.call(this.#subscribeFrame(s), deadline - Date.now());
+        const r = await this.call(this.#subscribeFrame(s), deadline - Date.now());
+        s.recovered = Boolean(r.recovered);
         s.state = "active";
         return s;
       } catch (e) {
@@ -715,6 +767,17 @@ export class Session {
   }
 
   #subscribeFrame(s: Subscription): Frame {
+    if (s.subject) {
+      const resume = s.lastSeq > 0;
+      return {
+        type: "subscribe",
+        sub: s.sub,
+        subject: s.subject,
+        from_seq: resume ? s.lastSeq + 1 : s.live.fromSeq,
+        since: !resume && s.live.since ? BigInt(s.live.since.getTime()) * 1000000n : undefined,
+        last: resume ? undefined : s.live.last,
+      };
+    }
     return {
       type: "subscribe",
       sub: s.sub,
@@ -729,7 +792,8 @@ export class Session {
   async #resubscribe(s: Subscription): Promise<void> {
     if (s.state !== "active" || this.#subs.get(s.sub) !== s || !this.#connected) return;
     try {
-      await this.call(this.#subscribeFrame(s));
+      const r = await this.call(this.#subscribeFrame(s));
+      s.recovered = Boolean(r.recovered);
       this.#emit({ type: "resubscribed", sub: s.sub });
     } catch (e) {
       if (!(e instanceof HttpmqError)) return s.end(e as Error);

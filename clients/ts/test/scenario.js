@@ -196,6 +196,20 @@ export async function scenario(sdk, env) {
   await waitFor("the callback", () => viaCallback.length === 1);
   check("callback subscription", viaCallback[0] === "to the callback", viaCallback);
 
+  // --- live subject: recover the last 2, then live; resumed after the reconnect below ---
+  for (const t of ["l1", "l2", "l3"]) await session.publish(subj + ".live", t);
+  const live = await session.listen(subj + ".live", { last: 2 });
+  const liveIt = live[Symbol.asyncIterator]();
+  const l2 = await next(liveIt, "live l2");
+  const l3 = await next(liveIt, "live l3");
+  check("listen recovers the last 2, without consumer", l2.text() === "l2" && l3.text() === "l3" && live.recovered === true &&
+    l3.consumer === "" && l3.stream === stream && live.subject === subj + ".live", { l2: l2.text(), l3: l3.text(), recovered: live.recovered });
+  const recent = await session.listen(subj + ".live", { since: new Date(Date.now() - 60000) });
+  const recentIt = recent[Symbol.asyncIterator]();
+  const r1 = await next(recentIt, "live since a minute ago");
+  check("listen since a time (int64 nanoseconds on the wire)", r1.text() === "l1" && recent.recovered === true, r1.text());
+  await recent.unsubscribe();
+
   // --- the server drops the session: reconnect and resubscribe ---
   const before = reconnects;
   await env.drop();
@@ -208,6 +222,11 @@ export async function scenario(sdk, env) {
   await m4.ack();
   await session.publish(subj + ".cb", "callback after the reconnect");
   await waitFor("the callback after the reconnect", () => viaCallback.length === 2);
+  await waitFor("the live resubscription", () => resubscribed.includes(live.sub));
+  const pl = await session.publish(subj + ".live", "l4");
+  const l4 = await next(liveIt, "live l4 after the reconnect");
+  check("live resumes after the reconnect, nothing repeated", l4.text() === "l4" && l4.streamSeq === pl.sequence, l4.text());
+  await live.unsubscribe();
 
   // --- token renewal through the auth frame ---
   await waitFor("a token renewal", () => refreshed > 0, 15000);
