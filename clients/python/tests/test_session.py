@@ -197,12 +197,30 @@ async def test_fire_and_forget_failure_is_an_event(
     await admin.delete_stream(name)
 
 
-async def test_push_consumer_busy(session: Session, admin: Admin, unique: Callable[[str], str]) -> None:
+async def test_push_consumer_shared(session: Session, admin: Admin, unique: Callable[[str], str]) -> None:
+    """httpmq reads its push consumers with exact credit: several
+    subscribers share one, each message going to one of them, once."""
     name = await _stream(admin, unique, mode="push")
-    async with session.subscribe(name, "c"):
-        with pytest.raises(APIError) as e:
-            await session.subscribe(name, "c")
-        assert (e.value.reason, e.value.retryable) == ("consumer_busy", True)
+    async with session.subscribe(name, "c") as a, session.subscribe(name, "c") as b:
+        sent = {f"m{i}" for i in range(4)}
+        for payload in sent:
+            await session.publish(f"{name}.a", payload)
+        got: list[str] = []
+        pending = {asyncio.ensure_future(a.next()): a, asyncio.ensure_future(b.next()): b}
+        try:
+            while len(got) < len(sent):
+                done, _ = await asyncio.wait(pending, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+                assert done, f"{len(got)} of {len(sent)} messages"
+                for f in done:
+                    sub = pending.pop(f)
+                    m = f.result()
+                    got.append(m.data.decode())
+                    await m.ack()
+                    pending[asyncio.ensure_future(sub.next())] = sub
+        finally:
+            for f in pending:
+                f.cancel()
+        assert sorted(got) == sorted(sent)
     await admin.delete_stream(name)
 
 

@@ -98,7 +98,7 @@ class Dataplane(RestClient):
         """Push-subscribes to a consumer: the server streams its messages
         until the subscription is closed or the server ends it. Await it, or
         use it in ``async with``. Refusals (``consumer_not_found``,
-        ``consumer_busy``...) raise :class:`APIError` here.
+        ``filter_mismatch``...) raise :class:`APIError` here.
 
         Args:
             filter: must equal or cover the consumer's filter subject.
