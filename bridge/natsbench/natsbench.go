@@ -63,7 +63,9 @@ func Publish(ctx context.Context, url, subject string, payload []byte, count, wi
 	futures := make([]jetstream.PubAckFuture, 0, count)
 	start := time.Now()
 	for range count {
-		f, err := js.PublishAsync(subject, payload)
+		// A server busy delivering (the fan-out scenarios) may take longer
+		// than nats.go's default 200ms to free the window.
+		f, err := js.PublishAsync(subject, payload, jetstream.WithStallWait(30*time.Second))
 		if err != nil {
 			return Result{}, err
 		}
