@@ -3,8 +3,10 @@ package bridge
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -161,6 +163,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 				subj = sub.Subject
 			}
 			log.Warn("NATS async error", "subject", subj, "err", err)
+			if b := reconnected.Load(); b != nil && sub != nil && errors.Is(err, nats.ErrSlowConsumer) {
+				b.dropped(sub)
+			}
 		}),
 	}
 	if cfg.CredsFile != "" {
@@ -263,6 +268,36 @@ func (b *Bridge) Close() {
 	b.nc.Close()
 	b.wg.Wait()
 	b.d.close()
+}
+
+// dropped reconciles what a subscription lost to a full dispatch queue
+// (nats.go drops a slow subscriber's messages). A watch whose acks or
+// advisories may be gone learns the consumer's state from JetStream;
+// otherwise deliveries may be gone, so every subscription asks again for
+// what its pull requests asked (JetStream delivers the lost messages
+// again after their ack wait).
+func (b *Bridge) dropped(sub *nats.Subscription) {
+	b.wmu.Lock()
+	var watch *consumerWatch
+	var all []*Subscription
+	for _, w := range b.watches {
+		if slices.Contains(w.subs, sub) {
+			watch = w
+		}
+		w.mu.Lock()
+		for s := range w.members {
+			all = append(all, s)
+		}
+		w.mu.Unlock()
+	}
+	b.wmu.Unlock()
+	if watch != nil {
+		watch.reconcile()
+		return
+	}
+	for _, s := range all {
+		s.lost()
+	}
 }
 
 // reconnected asks again for what every pull request asked: requests do

@@ -489,3 +489,34 @@ func TestSharedConsumers(t *testing.T) {
 		})
 	}
 }
+
+// TestDroppedAcksReconciled: acks the bridge never saw (its dispatch
+// queue dropped them) are learnt from the consumer's ack floor once the
+// loss is reported, and their credit comes back.
+func TestDroppedAcksReconciled(t *testing.T) {
+	env := testenv.New(t, testenv.Options{Listen: "127.0.0.1:-1"})
+	b, ctx := env.Bridge, testenv.Context(t)
+	stream(t, b, "S", "s.>")
+	consumer(t, b, "S", bridge.ConsumerConfig{Name: "c", AckWait: time.Hour})
+	publish(t, b, "s.a", 2)
+	s, r := subscribe(t, b, bridge.SubscribeOptions{Stream: "S", Consumer: "c", MaxInFlight: 1})
+	d := next(t, r)
+	report := b.MissAcks("S", "c")
+
+	js := natsClient(t, env) // an ack straight to JetStream, unseen by the bridge
+	c, err := js.Consumer(ctx, "S", "c")
+	require.NoError(t, err)
+	nc := natsConn(t, env)
+	ackSubject := fmt.Sprintf("$JS.ACK.S.c.1.%d.%d.0.0", d.StreamSeq, d.ConsumerSeq)
+	_, err = nc.Request(ackSubject, []byte("+ACK"), 5*time.Second)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ci, err := c.Info(ctx)
+		return err == nil && ci.AckFloor.Stream == d.StreamSeq
+	}, 10*time.Second, 10*time.Millisecond)
+	nothing(t, r, 100*time.Millisecond) // the credit is still taken
+	assert.Equal(t, 1, s.InFlight())
+
+	report()
+	assert.Equal(t, uint64(2), next(t, r).StreamSeq, "the credit came back")
+}

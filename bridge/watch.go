@@ -238,6 +238,43 @@ func (w *consumerWatch) deleted(why error) func(*nats.Msg) {
 	}
 }
 
+// reconcile settles the deliveries held below the consumer's ack floor
+// (their acks were missed), releasing their credit, and ends the members
+// if the consumer is gone. Acks above the floor, out of order, stay
+// unknown until their ack wait passes.
+func (w *consumerWatch) reconcile() {
+	b := w.b
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		ctx, cancel := b.ctx(context.Background())
+		ci, err := b.consumerInfo(ctx, w.key.stream, w.key.consumer)
+		cancel()
+		if errors.Is(err, ErrConsumerNotFound) || errors.Is(err, ErrStreamNotFound) {
+			w.deleted(err)(nil)
+			return
+		}
+		if err != nil {
+			return
+		}
+		freed := map[*Subscription]int{}
+		w.mu.Lock()
+		for seq, h := range w.held {
+			if seq <= ci.AckFloor.Stream {
+				delete(w.held, seq)
+				w.log.add(seq, ackRecord{dseq: h.dseq, kind: Ack})
+				if h.sub != nil {
+					freed[h.sub]++
+				}
+			}
+		}
+		w.mu.Unlock()
+		for s, n := range freed {
+			s.released(n)
+		}
+	}()
+}
+
 // deleting handles a request to delete the consumer or its stream, seen
 // on its way to JetStream: the request may be refused, so the consumer is
 // looked up once JetStream had time to answer.
