@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -44,16 +45,11 @@ const (
 // message headers are authorized before the body is read.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	m := bridge.Message{Subject: ps.ByName("subject"), MsgID: r.Header.Get(MsgIDHeader), Header: natsHeader(r.Header)}
-	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
-	if err := h.gate.Check(r.Context(), action); err != nil {
+	action, err := h.authorizePublish(r.Context(), m)
+	if err != nil {
 		h.refusePublish(w, r, err)
 		return
 	}
-	if err := bridge.ValidateMessage(m); err != nil {
-		h.refusePublish(w, r, err)
-		return
-	}
-	var err error
 	if m.Data, err = h.body(w, r); err != nil {
 		h.refusePublish(w, r, err)
 		return
@@ -70,6 +66,18 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	httpx.OK(w, r, PublishResult{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate})
+}
+
+// authorizePublish checks that the caller may publish m (subject and
+// headers, before the payload is at hand) and that m's subject and
+// headers are valid; it returns the action to rate-limit once the
+// payload's size is known. Single and batch publishes share it.
+func (h *Handler) authorizePublish(ctx context.Context, m bridge.Message) (auth.Action, error) {
+	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
+	if err := h.gate.Check(ctx, action); err != nil {
+		return action, err
+	}
+	return action, bridge.ValidateMessage(m)
 }
 
 // refusePublish answers a publish refused before JetStream was asked.

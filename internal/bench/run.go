@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -250,7 +251,68 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		res.Rate = float64(count-errs) / elapsed.Seconds()
 		out = append(out, res)
 	}
-	return out, nil
+	// REST batches (POST /v1/data/publish) over h2c: Window messages in
+	// flight, in batchRequests concurrent requests.
+	res, err = r.publishBatches(ctx, storage)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, res), nil
+}
+
+// batchRequests is how many batch publish requests run at once; each
+// carries Window/batchRequests messages.
+const batchRequests = 4
+
+// publishBatches measures POST /v1/data/publish over h2c.
+func (r *runner) publishBatches(ctx context.Context, storage string) (Result, error) {
+	_, subject, err := r.stream(ctx, storage)
+	if err != nil {
+		return Result{}, err
+	}
+	per := max(1, r.o.Window/batchRequests)
+	type message struct {
+		Subject string `json:"subject"`
+		Data    []byte `json:"data"` // base64, as the endpoint wants
+	}
+	msgs := make([]message, per)
+	for i := range msgs {
+		msgs[i] = message{Subject: subject, Data: r.payload}
+	}
+	body, err := json.Marshal(msgs)
+	if err != nil {
+		return Result{}, err
+	}
+	batches := (r.o.Count + per - 1) / per
+	var failed atomic.Int64
+	elapsed, errs := parallel(ctx, batchRequests, batches, func(ctx context.Context, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.t.HTTPURL+"/v1/data/publish", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := r.h2c.Do(req)
+		if err != nil {
+			failed.Add(int64(per))
+			return err
+		}
+		defer resp.Body.Close()
+		var answer struct {
+			Failed int `json:"failed"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
+			failed.Add(int64(per))
+			return fmt.Errorf("batch publish: %d, %v", resp.StatusCode, err)
+		}
+		failed.Add(int64(answer.Failed))
+		return nil
+	})
+	_ = errs // counted per message in failed
+	count := batches * per
+	res := r.base("publish", "rest-batch-h2c", storage)
+	res.Count, res.Concurrency, res.Errors, res.Seconds = count, batchRequests, int(failed.Load()), elapsed.Seconds()
+	res.Rate = float64(count-int(failed.Load())) / elapsed.Seconds()
+	return res, nil
 }
 
 // filled creates a stream holding Count messages.
