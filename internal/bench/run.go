@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,10 @@ type Options struct {
 	// FanOut is how many sessions read every message in the fan-out
 	// scenario; default 16.
 	FanOut int
+	// Variants, if set, limits the publish and consume scenarios to these
+	// variants ("session-msgpack", "rest-h2c", ...); native always runs,
+	// for the ratios.
+	Variants []string
 	// Progress, if set, is told what runs.
 	Progress func(string)
 	// ServerHeapProfile, if set, receives the server's heap profile taken
@@ -163,6 +168,11 @@ func (r *runner) consumer(ctx context.Context, stream, mode, policy string) (str
 	return name, err
 }
 
+// wants reports whether variant is to run.
+func (r *runner) wants(variant string) bool {
+	return len(r.o.Variants) == 0 || slices.Contains(r.o.Variants, variant)
+}
+
 func (r *runner) base(scenario, variant, storage string) Result {
 	return Result{Scenario: scenario, Variant: variant, Storage: storage, Size: r.o.Size, Count: r.o.Count}
 }
@@ -213,6 +223,9 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 	out = append(out, res)
 	// sessions, pipelined: Window publishes in flight on one session
 	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
+		if !r.wants("session-" + string(enc)) {
+			continue
+		}
 		_, subject, err := r.stream(ctx, storage)
 		if err != nil {
 			return nil, err
@@ -236,6 +249,9 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		name string
 		hc   *http.Client
 	}{{"rest-h2c", r.h2c}, {"rest-http1", r.http1}} {
+		if !r.wants(v.name) {
+			continue
+		}
 		_, subject, err := r.stream(ctx, storage)
 		if err != nil {
 			return nil, err
@@ -253,6 +269,9 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 	}
 	// REST batches (POST /v1/data/publish) over h2c: Window messages in
 	// flight, in batchRequests concurrent requests.
+	if !r.wants("rest-batch-h2c") {
+		return out, nil
+	}
 	res, err = r.publishBatches(ctx, storage)
 	if err != nil {
 		return nil, err
@@ -347,6 +366,9 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 	out = append(out, res)
 	// sessions: one subscription, Window in flight, an ack per message
 	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
+		if !r.wants("session-" + string(enc)) {
+			continue
+		}
 		c, err := r.consumer(ctx, stream, "pull", "")
 		if err != nil {
 			return nil, err
@@ -380,7 +402,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 		out = append(out, res)
 	}
 	// REST push-subscribe (h2c), each message acked by a REST call
-	{
+	if r.wants("rest-h2c") {
 		c, err := r.consumer(ctx, stream, "pull", "")
 		if err != nil {
 			return nil, err
