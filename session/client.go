@@ -43,6 +43,7 @@ type Client struct {
 	wctx   context.Context    // writes run under it
 
 	who     atomic.Pointer[auth.Identity]
+	authc   atomic.Pointer[authContext] // authCtx's, for who
 	renewed chan struct{} // the writer re-arms the expiry timer
 	pending chan struct{} // slots for commands awaiting JetStream
 	wg      sync.WaitGroup
@@ -324,7 +325,20 @@ func (c *Client) armExpiry(t *time.Timer) {
 // authCtx is the client's context carrying its current identity, for
 // the gate's checks.
 func (c *Client) authCtx() context.Context {
-	return auth.WithIdentity(c.ctx, *c.who.Load())
+	who := c.who.Load()
+	if a := c.authc.Load(); a != nil && a.who == who {
+		return a.ctx
+	}
+	a := &authContext{who: who, ctx: auth.WithIdentity(c.ctx, *who)}
+	c.authc.Store(a)
+	return a.ctx
+}
+
+// authContext is the context authCtx made for one identity, kept while
+// that identity holds: every publish and ack is checked with it.
+type authContext struct {
+	who *auth.Identity
+	ctx context.Context
 }
 
 // check authorizes one action for the client's current identity.

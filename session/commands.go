@@ -147,6 +147,18 @@ func (c *Client) ack(f *protocol.Frame) {
 		failed(err)
 		return
 	}
+	if req.NoConfirm {
+		// Most fire-and-forget acks are judged here and now: no goroutine.
+		start := time.Now()
+		res, done, err := c.h.opts.Broker.TryAckNoWait(req)
+		if done {
+			c.h.opts.Metrics.Acked(metrics.Session, kind, time.Since(start), res.Duplicate, err)
+			if err != nil {
+				failed(err)
+			}
+			return
+		}
+	}
 	c.async(func() {
 		start := time.Now()
 		res, err := c.h.opts.Broker.Ack(c.ctx, req)
