@@ -257,14 +257,14 @@ func (c *Client) writeLoop() Disconnect {
 	defer expiry.Stop()
 	c.armExpiry(expiry)
 	last := time.Now()
-	encoded := make([][]byte, 0, protocol.MaxBatchFrames)
 	for {
 		batch, closing := c.take()
 		if closing != nil {
 			return *closing
 		}
 		if len(batch) > 0 {
-			encoded, bytes := encoded[:0], 0
+			// Allocated per batch, not held while the client idles.
+			encoded, bytes := make([][]byte, 0, len(batch)), 0
 			for _, q := range batch {
 				bytes += q.size
 				b, err := c.t.Encode(q.f)
