@@ -59,7 +59,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	start := time.Now()
-	ack, err := h.b.Publish(r.Context(), m)
+	ack, err := h.publishOne(r.Context(), m)
 	h.metrics.Published(metrics.REST, time.Since(start), ack.Duplicate, err)
 	if err != nil {
 		httpx.WriteError(w, r, err)
@@ -78,6 +78,28 @@ func (h *Handler) authorizePublish(ctx context.Context, m bridge.Message) (auth.
 		return action, err
 	}
 	return action, bridge.ValidateMessage(m)
+}
+
+// publishOne publishes m through the bridge's asynchronous path (one
+// shared ack handler, no reply subscription and timer per request) and
+// waits for JetStream's answer, which comes within the bridge's request
+// timeout, or for ctx. A client that leaves does not cancel the publish:
+// JetStream may store the message all the same.
+func (h *Handler) publishOne(ctx context.Context, m bridge.Message) (bridge.PubAck, error) {
+	type answer struct {
+		ack bridge.PubAck
+		err error
+	}
+	done := make(chan answer, 1)
+	if err := h.b.PublishAsync(m, func(ack bridge.PubAck, err error) { done <- answer{ack, err} }); err != nil {
+		return bridge.PubAck{}, err
+	}
+	select {
+	case a := <-done:
+		return a.ack, a.err
+	case <-ctx.Done():
+		return bridge.PubAck{}, ctx.Err()
+	}
 }
 
 // refusePublish answers a publish refused before JetStream was asked.
