@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -113,17 +114,50 @@ func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec pr
 }
 
 // readLoop reads and runs frames until the connection fails or closes.
+// Each message is read into a pooled buffer, taken once the message has
+// begun (an idle session holds none) and returned once its frames have
+// run: decoded frames copy what they keep.
 func (c *Client) readLoop(conn *websocket.Conn, codec protocol.Codec) error {
 	for {
-		typ, data, err := conn.Read(context.Background())
+		typ, r, err := conn.Reader(context.Background())
 		if err != nil {
 			return err
 		}
+		bp := readBuffers.Get().(*[]byte)
+		data, err := readAll(r, (*bp)[:0])
+		if err != nil {
+			readBuffers.Put(bp)
+			return err
+		}
 		if (typ == websocket.MessageBinary) != codec.Binary() {
+			readBuffers.Put(bp)
 			c.closeBroken(Disconnect{Close: protocol.CloseProtocolError, Reason: "message type does not match subprotocol " + codec.Name()})
 			continue // the close handshake ends Read
 		}
 		protocol.Frames(codec, data, c.handle)
+		if cap(data) <= 64<<10 { // let a rare big one go
+			*bp = data
+			readBuffers.Put(bp)
+		}
+	}
+}
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// readAll appends what r holds to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
 	}
 }
 
