@@ -44,8 +44,8 @@ type Client struct {
 
 	who     atomic.Pointer[auth.Identity]
 	authc   atomic.Pointer[authContext] // authCtx's, for who
-	renewed chan struct{} // the writer re-arms the expiry timer
-	pending chan struct{} // slots for commands awaiting JetStream
+	renewed chan struct{}               // the writer re-arms the expiry timer
+	pending chan struct{}               // slots for commands awaiting JetStream
 	wg      sync.WaitGroup
 
 	mu      sync.Mutex

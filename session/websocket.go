@@ -22,7 +22,6 @@ type wsTransport struct {
 	codec protocol.Codec
 	typ   websocket.MessageType
 	every time.Duration // the ping interval
-	buf   []byte        // reused for batched messages
 
 	pinging atomic.Bool // a ping awaits its pong
 	lost    atomic.Bool // a ping went unanswered
@@ -39,20 +38,34 @@ func newWSTransport(conn *websocket.Conn, codec protocol.Codec, every time.Durat
 
 func (t *wsTransport) Encode(f *protocol.Frame) ([]byte, error) { return t.codec.Encode(f) }
 
-// Write sends the frames as one message (see protocol.AppendFrame).
+// Write sends the frames as one message (see protocol.AppendFrame),
+// built in a buffer shared through a pool: sized once for the batch,
+// held only while it is written (an idle session holds none).
 func (t *wsTransport) Write(ctx context.Context, frames [][]byte) error {
-	msg := frames[0]
-	if len(frames) > 1 {
-		msg = t.buf[:0]
-		for _, f := range frames {
-			msg = protocol.AppendFrame(t.codec, msg, f)
-		}
-		if cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
-			t.buf = msg
-		}
+	if len(frames) == 1 {
+		return t.conn.Write(ctx, t.typ, frames[0])
 	}
-	return t.conn.Write(ctx, t.typ, msg)
+	size := len(frames) // JSON's newlines
+	for _, f := range frames {
+		size += len(f)
+	}
+	bp := writeBuffers.Get().(*[]byte)
+	msg := (*bp)[:0]
+	if cap(msg) < size {
+		msg = make([]byte, 0, size)
+	}
+	for _, f := range frames {
+		msg = protocol.AppendFrame(t.codec, msg, f)
+	}
+	err := t.conn.Write(ctx, t.typ, msg)
+	if cap(msg) <= 256<<10 { // a batch is about protocol.MaxBatchBytes; let a huge one go
+		*bp = msg
+		writeBuffers.Put(bp)
+	}
+	return err
 }
+
+var writeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // KeepAlive pings the peer, one ping at a time; a ping unanswered within
 // the interval ends the session with 4002.
