@@ -77,7 +77,7 @@ func TestBatchPublish(t *testing.T) {
 				dataplane.BatchMessage{Subject: "$JS.API.STREAM.DELETE.B"},
 				dataplane.BatchMessage{Subject: "b.*", Data: "AA=="},
 				dataplane.BatchMessage{Subject: "b.three", Data: "not base64!"},
-				dataplane.BatchMessage{Subject: "b.four", Headers: map[string][]string{"Nats-Rollup": {"all"}}},
+				dataplane.BatchMessage{Subject: "b.four", Headers: map[string][]string{"nats-rollup": {"all"}}}, // any case
 				dataplane.BatchMessage{Subject: ""},
 				dataplane.BatchMessage{Subject: "b.one", Data: "SGVsbG8=", MsgID: proto + "-1"},
 				dataplane.BatchMessage{Subject: "b.five", Headers: map[string][]string{"Nats-Expected-Stream": {"OTHER"}}},
