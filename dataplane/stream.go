@@ -123,8 +123,18 @@ func (s *stream) flush(ctx context.Context) error {
 		if err := s.rc.SetWriteDeadline(deadline); err != nil {
 			s.noDeadlines = true
 		} else {
-			stop := context.AfterFunc(ctx, func() { _ = s.rc.SetWriteDeadline(time.Now()) })
-			defer stop()
+			// The cut may already run when the write ends: wait for it, or
+			// it could touch the response after the handler returned.
+			cut := make(chan struct{})
+			stop := context.AfterFunc(ctx, func() {
+				defer close(cut)
+				_ = s.rc.SetWriteDeadline(time.Now())
+			})
+			defer func() {
+				if !stop() {
+					<-cut
+				}
+			}()
 		}
 	}
 	if s.buf.Len() > 0 {
