@@ -78,7 +78,16 @@ func (c *Client) async(fn func()) bool {
 	case <-c.ctx.Done():
 		return false
 	}
+	// run lists the subscriptions as gone (under mu) before it waits for
+	// the commands: an Add after that would race with its Wait.
+	c.mu.Lock()
+	if c.subs == nil {
+		c.mu.Unlock()
+		<-c.pending
+		return false
+	}
 	c.wg.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer func() {
 			<-c.pending
