@@ -97,6 +97,41 @@ func (b *Bridge) Ack(ctx context.Context, a AckRequest) (AckResult, error) {
 			return AckResult{}, err
 		}
 	}
+	return b.answer(ctx, a, key, w, j, subject, payload)
+}
+
+// TryAckNoWait answers a.NoConfirm acks that this instance can judge on
+// its own, without blocking: the delivery is one it handed out (or an
+// ack it saw), so the verdict needs no question to JetStream or to
+// another instance, and the ack is published without waiting for a
+// confirmation. It reports false, having done nothing, when the ack
+// needs [Bridge.Ack] (which may block) instead. Callers on a hot path
+// (a session's read loop) use it to spare a goroutine per ack.
+func (b *Bridge) TryAckNoWait(a AckRequest) (AckResult, bool, error) {
+	if !a.NoConfirm {
+		return AckResult{}, false, nil
+	}
+	key := consumerKey{a.Stream, a.Consumer}
+	w := b.lookup(key)
+	if w == nil {
+		return AckResult{}, false, nil
+	}
+	subject, payload, err := a.wire()
+	if err != nil {
+		return AckResult{}, true, err
+	}
+	j := w.judge(a)
+	if j.v == unknown || j.v == pendingSomewhere {
+		return AckResult{}, false, nil
+	}
+	res, err := b.answer(context.Background(), a, key, w, j, subject, payload)
+	return res, true, err
+}
+
+// answer completes an ack judged j: refused, a duplicate, or sent to
+// JetStream (waiting for its confirmation unless a.NoConfirm and the
+// delivery is current) and recorded.
+func (b *Bridge) answer(ctx context.Context, a AckRequest, key consumerKey, w *consumerWatch, j judgement, subject string, payload []byte) (AckResult, error) {
 	switch j.v {
 	case duplicate:
 		return AckResult{Duplicate: true}, nil
@@ -104,6 +139,7 @@ func (b *Bridge) Ack(ctx context.Context, a AckRequest) (AckResult, error) {
 	default:
 		return AckResult{}, j.err(a)
 	}
+	var err error
 	if w != nil && j.v == current {
 		if reply := w.replyOf(a); reply != "" {
 			subject = reply // the subject JetStream gave, whatever its format

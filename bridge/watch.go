@@ -404,12 +404,25 @@ func (w *consumerWatch) stop() {
 // (v1: $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>; v2
 // has two more tokens before the stream and may have one after).
 func ackSeqs(subject string) (sseq, dseq uint64, ok bool) {
-	tokens := strings.Split(subject, ".")
+	// Every ack is observed: split without allocating.
+	var tokens [12]string
+	n := 0
+	for rest := subject; ; {
+		tok, after, more := strings.Cut(rest, ".")
+		if n < len(tokens) {
+			tokens[n] = tok
+		}
+		n++
+		if !more {
+			break
+		}
+		rest = after
+	}
 	off := 4
-	if len(tokens) >= 11 {
+	if n >= 11 {
 		off = 6
 	}
-	if len(tokens) < off+3 {
+	if n < off+3 {
 		return 0, 0, false
 	}
 	sseq, err1 := strconv.ParseUint(tokens[off+1], 10, 64)

@@ -66,6 +66,12 @@ type Options struct {
 	// Metrics records publishes, deliveries and acks. Nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// MaxBatchMessages bounds the messages of one batch publish
+	// (POST /v1/data/publish). Default [DefaultMaxBatchMessages].
+	MaxBatchMessages int
+	// MaxBatchBytes bounds a batch publish's request body; a larger one
+	// answers 413 body_too_large. Default [DefaultMaxBatchBytes].
+	MaxBatchBytes int64
 }
 
 // Handler is the REST dataplane. It is safe for concurrent use.
@@ -79,6 +85,9 @@ type Handler struct {
 	maxInFlight int
 	metrics     *metrics.Metrics
 	http        http.Handler
+
+	maxBatchMessages int
+	maxBatchBytes    int64
 }
 
 // New returns the dataplane handler, with the request-id, access-log and
@@ -87,7 +96,13 @@ func New(opts Options) *Handler {
 	h := &Handler{
 		b: opts.Bridge, gate: opts.Gate, log: opts.Logger, clients: opts.Clients,
 		heartbeat: opts.Heartbeat, maxBody: opts.MaxBodyBytes, maxInFlight: opts.DefaultMaxInFlight,
-		metrics: opts.Metrics,
+		metrics: opts.Metrics, maxBatchMessages: opts.MaxBatchMessages, maxBatchBytes: opts.MaxBatchBytes,
+	}
+	if h.maxBatchMessages <= 0 {
+		h.maxBatchMessages = DefaultMaxBatchMessages
+	}
+	if h.maxBatchBytes <= 0 {
+		h.maxBatchBytes = DefaultMaxBatchBytes
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -105,6 +120,7 @@ func New(opts Options) *Handler {
 	r.GET("/v1/data/alive", h.alive)
 	r.GET("/v1/data/ready", h.ready)
 	r.POST("/v1/data/subject/:subject", h.publish)
+	r.POST("/v1/data/publish", h.publishBatch)
 	r.GET("/v1/data/subject/:subject", h.listen)
 	r.GET("/v1/data/stream/:stream/consumer/:consumer", h.subscribe)
 	for route := range ackRoutes {

@@ -126,7 +126,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	cov := &openapitest.Coverage{}
 	env, srv := newDataplane(t, "http1", dataplane.Options{})
 	c := &contract{srv: srv, spec: spec, cov: cov}
-	limited := &contract{srv: serveBridge(t, env.Bridge, "http1", dataplane.Options{MaxBodyBytes: 1000}), spec: spec, cov: cov}
+	limited := &contract{srv: serveBridge(t, env.Bridge, "http1", dataplane.Options{MaxBodyBytes: 1000, MaxBatchBytes: 1000}), spec: spec, cov: cov}
 	createStream(t, env.Bridge, "S", "s.>")
 	createConsumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "all", FilterSubjects: []string{"s.>"}, AckWait: time.Minute})
 	createConsumer(t, env.Bridge, "S", bridge.ConsumerConfig{Name: "work", FilterSubjects: []string{"s.work"}, AckWait: time.Minute})
@@ -157,8 +157,22 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.fails(t, 413, "payload_too_large", "POST", "/v1/data/subject/s.a?encoding=raw", tooBig, "Content-Type", "application/octet-stream")
 	limited.fails(t, 413, "body_too_large", "POST", "/v1/data/subject/s.a", bytes.Repeat([]byte("AAAA"), 300), "Content-Type", "text/plain")
 
+	// Batch publish: per-message outcomes in a 200; unreadable batches
+	// refused whole.
+	x := c.ok(t, "POST", "/v1/data/publish", []byte(`[{"subject":"s.b","data":"SGVsbG8=","msg_id":"b1","headers":{"Trace":["t2"]}},`+
+		`{"subject":"nowhere","data":"AA=="}]`), "Content-Type", "application/json")
+	var batch dataplane.BatchPublishResult
+	require.NoError(t, json.Unmarshal(x.Body, &batch), "%s", x.Body)
+	assert.Equal(t, 1, batch.Published)
+	assert.Equal(t, "no_stream_for_subject", string(batch.Results[1].Error.Code))
+	c.ok(t, "POST", "/v1/data/publish", []byte(`{"subject":"s.b"}`+"\n"+`{"subject":"s.b","data":"AA=="}`+"\n"), "Content-Type", "application/x-ndjson")
+	c.fails(t, 400, "bad_request", "POST", "/v1/data/publish", []byte(`[]`), "Content-Type", "application/json")
+	c.fails(t, 400, "bad_request", "POST", "/v1/data/publish", []byte(`[{"subject":"s.b","extra":1}]`), "Content-Type", "application/json")
+	limited.fails(t, 413, "body_too_large", "POST", "/v1/data/publish", []byte(`[{"subject":"s.b","data":"`+strings.Repeat("A", 2000)+`"}]`),
+		"Content-Type", "application/json")
+
 	// Subscribe: the first NDJSON line is a Delivery (with headers).
-	x := c.ok(t, "GET", "/v1/data/stream/S/consumer/all", nil)
+	x = c.ok(t, "GET", "/v1/data/stream/S/consumer/all", nil)
 	assert.Equal(t, "application/x-ndjson", x.Header.Get("Content-Type"))
 	var first dataplane.Delivery
 	require.NoError(t, json.Unmarshal(x.Body, &first), "%s", x.Body)
@@ -222,6 +236,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	assert.Empty(t, cov.Missing(spec), "documented operations never answered with success")
 	for op, statuses := range map[string][]int{
 		"POST /v1/data/subject/{subject}":                            {200, 400, 404, 413},
+		"POST /v1/data/publish":                                      {200, 400, 413},
 		"GET /v1/data/stream/{stream}/consumer/{consumer}":           {200, 400, 404, 409},
 		"POST /v1/data/stream/{stream}/consumer/{consumer}/ack":      {200, 400, 404, 409},
 		"POST /v1/data/stream/{stream}/consumer/{consumer}/nak":      {200, 400, 404, 409},
@@ -250,9 +265,16 @@ func TestOpenAPIUnavailable(t *testing.T) {
 	for _, route := range []string{"ack", "nak", "term", "progress"} {
 		c.fails(t, 503, "unavailable", "POST", "/v1/data/stream/S/consumer/c/"+route, []byte(`{"consumer":1,"stream":1}`), "Content-Type", "application/json")
 	}
+	// A batch answers each message's outcome: unavailable.
+	x := c.ok(t, "POST", "/v1/data/publish", []byte(`[{"subject":"s","data":"AA=="}]`), "Content-Type", "application/json")
+	var batch dataplane.BatchPublishResult
+	require.NoError(t, json.Unmarshal(x.Body, &batch), "%s", x.Body)
+	require.Len(t, batch.Results, 1)
+	assert.Equal(t, "unavailable", string(batch.Results[0].Error.Code))
+	assert.True(t, batch.Results[0].Error.Retryable)
 	c.ok(t, "GET", "/v1/data/alive", nil)
 	for _, op := range dataplaneSpec(t).Operations() {
-		if !strings.HasSuffix(op, "/alive") {
+		if !strings.HasSuffix(op, "/alive") && op != "POST /v1/data/publish" {
 			assert.True(t, c.cov.Answered(op, 503), "%s never answered 503", op)
 		}
 	}

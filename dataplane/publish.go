@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -44,16 +45,11 @@ const (
 // message headers are authorized before the body is read.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	m := bridge.Message{Subject: ps.ByName("subject"), MsgID: r.Header.Get(MsgIDHeader), Header: natsHeader(r.Header)}
-	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
-	if err := h.gate.Check(r.Context(), action); err != nil {
+	action, err := h.authorizePublish(r.Context(), m)
+	if err != nil {
 		h.refusePublish(w, r, err)
 		return
 	}
-	if err := bridge.ValidateMessage(m); err != nil {
-		h.refusePublish(w, r, err)
-		return
-	}
-	var err error
 	if m.Data, err = h.body(w, r); err != nil {
 		h.refusePublish(w, r, err)
 		return
@@ -63,13 +59,47 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	start := time.Now()
-	ack, err := h.b.Publish(r.Context(), m)
+	ack, err := h.publishOne(r.Context(), m)
 	h.metrics.Published(metrics.REST, time.Since(start), ack.Duplicate, err)
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
 	httpx.OK(w, r, PublishResult{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate})
+}
+
+// authorizePublish checks that the caller may publish m (subject and
+// headers, before the payload is at hand) and that m's subject and
+// headers are valid; it returns the action to rate-limit once the
+// payload's size is known. Single and batch publishes share it.
+func (h *Handler) authorizePublish(ctx context.Context, m bridge.Message) (auth.Action, error) {
+	action := auth.Action{Kind: auth.Publish, Subject: m.Subject, Header: m.Header}
+	if err := h.gate.Check(ctx, action); err != nil {
+		return action, err
+	}
+	return action, bridge.ValidateMessage(m)
+}
+
+// publishOne publishes m through the bridge's asynchronous path (one
+// shared ack handler, no reply subscription and timer per request) and
+// waits for JetStream's answer, which comes within the bridge's request
+// timeout, or for ctx. A client that leaves does not cancel the publish:
+// JetStream may store the message all the same.
+func (h *Handler) publishOne(ctx context.Context, m bridge.Message) (bridge.PubAck, error) {
+	type answer struct {
+		ack bridge.PubAck
+		err error
+	}
+	done := make(chan answer, 1)
+	if err := h.b.PublishAsync(m, func(ack bridge.PubAck, err error) { done <- answer{ack, err} }); err != nil {
+		return bridge.PubAck{}, err
+	}
+	select {
+	case a := <-done:
+		return a.ack, a.err
+	case <-ctx.Done():
+		return bridge.PubAck{}, ctx.Err()
+	}
 }
 
 // refusePublish answers a publish refused before JetStream was asked.

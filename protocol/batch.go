@@ -43,7 +43,11 @@ func Frames(c Codec, msg []byte, fn func(*Frame, error)) {
 			fn(nil, &DecodeError{Codec: c.Name(), Kind: ErrMalformed, Type: typ, ID: id, Err: err})
 			return
 		}
-		fn(c.Decode(msg[:n]))
+		if _, ours := c.(MsgpackCodec); ours {
+			fn(decodeCheckedMsgpack(msg[:n])) // checked just now
+		} else {
+			fn(c.Decode(msg[:n]))
+		}
 		msg = msg[n:]
 		if len(msg) == 0 {
 			return

@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"bytes"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -36,63 +35,42 @@ func (MsgpackCodec) Encode(f *Frame) ([]byte, error) {
 	if err := encodeTypeError(f); err != nil {
 		return nil, err
 	}
-	e := mpEncoders.Get().(*mpEncoder)
-	defer mpEncoders.Put(e)
-	e.buf.Reset()
-	if err := encodeFrame(e.enc, f); err != nil {
-		return nil, fmt.Errorf("protocol: encode msgpack: %w", err)
+	if len(f.Data) > 32<<10 {
+		return appendMsgpackFrame(make([]byte, 0, msgpackFrameSize(f)), f), nil
 	}
-	return bytes.Clone(e.buf.Bytes()), nil
+	// Small frames: built in a pooled buffer, returned at their exact size.
+	bp := mpBuffers.Get().(*[]byte)
+	b := appendMsgpackFrame((*bp)[:0], f)
+	out := bytes.Clone(b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		mpBuffers.Put(bp)
+	}
+	return out, nil
 }
 
-// mpEncoder is an encoder configured for deterministic output, with its
-// buffer; pooled because msgpack/v5 encoders are costly to set up.
-type mpEncoder struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
-}
-
-var mpEncoders = sync.Pool{New: func() any {
-	e := new(mpEncoder)
-	e.enc = msgpack.NewEncoder(&e.buf)
-	e.enc.SetSortMapKeys(true) // Header sorts itself; this covers any future map
-	e.enc.UseCompactInts(true)
-	return e
-}}
+var mpBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Decode parses one msgpack frame.
 func (MsgpackCodec) Decode(b []byte) (*Frame, error) {
 	if id, typ, err := checkMsgpackFrame(b); err != nil {
 		return nil, &DecodeError{Codec: SubprotocolMsgpack, Kind: ErrMalformed, ID: id, Type: typ, Err: err}
 	}
-	f := new(Frame)
-	d := mpDecoders.Get().(*mpDecoder)
-	defer mpDecoders.Put(d)
-	d.r.Reset(b)
-	d.dec.Reset(&d.r)
-	err := d.dec.Decode(f)
-	d.r.Reset(nil) // do not keep the caller's bytes alive in the pool
+	return decodeCheckedMsgpack(b)
+}
+
+// decodeCheckedMsgpack decodes a frame checkMsgpackFrame accepted.
+func decodeCheckedMsgpack(b []byte) (*Frame, error) {
+	f, err := decodeMsgpackFrame(b)
 	if err != nil {
 		// Unreachable after checkMsgpackFrame, short of a bug in the check.
-		return nil, &DecodeError{Codec: SubprotocolMsgpack, Kind: ErrMalformed, ID: f.ID, Type: f.Type, Err: err}
+		return nil, &DecodeError{Codec: SubprotocolMsgpack, Kind: ErrMalformed, Err: err}
 	}
 	if err := checkType(SubprotocolMsgpack, f); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
-
-// mpDecoder is a pooled decoder reading from its own bytes.Reader.
-type mpDecoder struct {
-	r   bytes.Reader
-	dec *msgpack.Decoder
-}
-
-var mpDecoders = sync.Pool{New: func() any {
-	d := new(mpDecoder)
-	d.dec = msgpack.NewDecoder(&d.r)
-	return d
-}}
 
 var _ msgpack.CustomEncoder = Header(nil)
 

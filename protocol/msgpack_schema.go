@@ -3,8 +3,6 @@ package protocol
 import (
 	"reflect"
 	"strings"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // wireField is one Frame field as the msgpack codec sees it.
@@ -51,57 +49,4 @@ func newSchema() schema {
 		s.byName[name] = k
 	}
 	return s
-}
-
-// encodeFrame writes f as a map of its non-zero fields in struct order,
-// plus "type" always. It produces the same bytes as msgpack/v5's own
-// struct encoding with omitempty tags (a test holds it to that) without
-// that path's allocation per field.
-func encodeFrame(enc *msgpack.Encoder, f *Frame) error {
-	v := reflect.ValueOf(f).Elem()
-	n := 0
-	for i, wf := range frameSchema.fields {
-		if i == 0 || !empty(v.Field(wf.index), wf.kind) {
-			n++
-		}
-	}
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	for i, wf := range frameSchema.fields {
-		fv := v.Field(wf.index)
-		if i > 0 && empty(fv, wf.kind) {
-			continue
-		}
-		if err := enc.EncodeString(wf.name); err != nil {
-			return err
-		}
-		var err error
-		switch wf.kind {
-		case wireStr:
-			err = enc.EncodeString(fv.String())
-		case wireUint:
-			err = enc.EncodeUint(fv.Uint())
-		case wireInt:
-			err = enc.EncodeInt(fv.Int())
-		case wireBool:
-			err = enc.EncodeBool(fv.Bool())
-		case wireBin:
-			err = enc.EncodeBytes(fv.Bytes())
-		case wireHeader:
-			err = f.Headers.EncodeMsgpack(enc)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// empty is omitempty's test: zero, or no elements for payloads and headers.
-func empty(v reflect.Value, k wireKind) bool {
-	if k == wireBin || k == wireHeader {
-		return v.Len() == 0
-	}
-	return v.IsZero()
 }

@@ -12,6 +12,9 @@ type Broker interface {
 	Subscribe(ctx context.Context, o bridge.SubscribeOptions, r bridge.Receiver) (*bridge.Subscription, error)
 	PublishAsync(m bridge.Message, done func(bridge.PubAck, error)) error
 	Ack(ctx context.Context, a bridge.AckRequest) (bridge.AckResult, error)
+	// TryAckNoWait answers a fire-and-forget ack without blocking when it
+	// can, else reports false for Ack to do it.
+	TryAckNoWait(a bridge.AckRequest) (bridge.AckResult, bool, error)
 	Listen(ctx context.Context, o bridge.LiveOptions, r bridge.Receiver) (*bridge.LiveSubscription, error)
 }
 

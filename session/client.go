@@ -43,8 +43,9 @@ type Client struct {
 	wctx   context.Context    // writes run under it
 
 	who     atomic.Pointer[auth.Identity]
-	renewed chan struct{} // the writer re-arms the expiry timer
-	pending chan struct{} // slots for commands awaiting JetStream
+	authc   atomic.Pointer[authContext] // authCtx's, for who
+	renewed chan struct{}               // the writer re-arms the expiry timer
+	pending chan struct{}               // slots for commands awaiting JetStream
 	amu     sync.Mutex
 	acking  map[ackKey]chan struct{} // the last ack command of each message, done when closed
 	wg      sync.WaitGroup
@@ -258,14 +259,14 @@ func (c *Client) writeLoop() Disconnect {
 	defer expiry.Stop()
 	c.armExpiry(expiry)
 	last := time.Now()
-	encoded := make([][]byte, 0, protocol.MaxBatchFrames)
 	for {
 		batch, closing := c.take()
 		if closing != nil {
 			return *closing
 		}
 		if len(batch) > 0 {
-			encoded, bytes := encoded[:0], 0
+			// Allocated per batch, not held while the client idles.
+			encoded, bytes := make([][]byte, 0, len(batch)), 0
 			for _, q := range batch {
 				bytes += q.size
 				b, err := c.t.Encode(q.f)
@@ -326,7 +327,20 @@ func (c *Client) armExpiry(t *time.Timer) {
 // authCtx is the client's context carrying its current identity, for
 // the gate's checks.
 func (c *Client) authCtx() context.Context {
-	return auth.WithIdentity(c.ctx, *c.who.Load())
+	who := c.who.Load()
+	if a := c.authc.Load(); a != nil && a.who == who {
+		return a.ctx
+	}
+	a := &authContext{who: who, ctx: auth.WithIdentity(c.ctx, *who)}
+	c.authc.Store(a)
+	return a.ctx
+}
+
+// authContext is the context authCtx made for one identity, kept while
+// that identity holds: every publish and ack is checked with it.
+type authContext struct {
+	who *auth.Identity
+	ctx context.Context
 }
 
 // check authorizes one action for the client's current identity.

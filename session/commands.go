@@ -78,7 +78,16 @@ func (c *Client) async(fn func()) bool {
 	case <-c.ctx.Done():
 		return false
 	}
+	// run lists the subscriptions as gone (under mu) before it waits for
+	// the commands: an Add after that would race with its Wait.
+	c.mu.Lock()
+	if c.subs == nil {
+		c.mu.Unlock()
+		<-c.pending
+		return false
+	}
 	c.wg.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer func() {
 			<-c.pending
@@ -147,7 +156,22 @@ func (c *Client) ack(f *protocol.Frame) {
 		failed(err)
 		return
 	}
-	c.inOrder(ackKey{f.Stream, f.Consumer, f.StreamSeq}, func() {
+	key := ackKey{f.Stream, f.Consumer, f.StreamSeq}
+	if req.NoConfirm && !c.ackInFlight(key) {
+		// Most fire-and-forget acks are judged here and now: no goroutine
+		// (unless an earlier ack of the same message is still on its way:
+		// this one must not overtake it).
+		start := time.Now()
+		res, done, err := c.h.opts.Broker.TryAckNoWait(req)
+		if done {
+			c.h.opts.Metrics.Acked(metrics.Session, kind, time.Since(start), res.Duplicate, err)
+			if err != nil {
+				failed(err)
+			}
+			return
+		}
+	}
+	c.inOrder(key, func() {
 		start := time.Now()
 		res, err := c.h.opts.Broker.Ack(c.ctx, req)
 		c.h.opts.Metrics.Acked(metrics.Session, kind, time.Since(start), res.Duplicate, err)
@@ -164,6 +188,13 @@ func (c *Client) ack(f *protocol.Frame) {
 type ackKey struct {
 	stream, consumer string
 	seq              uint64
+}
+
+// ackInFlight reports whether an ack command of key is still running.
+func (c *Client) ackInFlight(key ackKey) bool {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	return c.acking[key] != nil
 }
 
 // inOrder runs fn like async, but after the earlier commands of the same

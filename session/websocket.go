@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -21,7 +22,6 @@ type wsTransport struct {
 	codec protocol.Codec
 	typ   websocket.MessageType
 	every time.Duration // the ping interval
-	buf   []byte        // reused for batched messages
 
 	pinging atomic.Bool // a ping awaits its pong
 	lost    atomic.Bool // a ping went unanswered
@@ -38,20 +38,34 @@ func newWSTransport(conn *websocket.Conn, codec protocol.Codec, every time.Durat
 
 func (t *wsTransport) Encode(f *protocol.Frame) ([]byte, error) { return t.codec.Encode(f) }
 
-// Write sends the frames as one message (see protocol.AppendFrame).
+// Write sends the frames as one message (see protocol.AppendFrame),
+// built in a buffer shared through a pool: sized once for the batch,
+// held only while it is written (an idle session holds none).
 func (t *wsTransport) Write(ctx context.Context, frames [][]byte) error {
-	msg := frames[0]
-	if len(frames) > 1 {
-		msg = t.buf[:0]
-		for _, f := range frames {
-			msg = protocol.AppendFrame(t.codec, msg, f)
-		}
-		if cap(msg) <= 8<<10 { // keep a small buffer; let a burst's big one go
-			t.buf = msg
-		}
+	if len(frames) == 1 {
+		return t.conn.Write(ctx, t.typ, frames[0])
 	}
-	return t.conn.Write(ctx, t.typ, msg)
+	size := len(frames) // JSON's newlines
+	for _, f := range frames {
+		size += len(f)
+	}
+	bp := writeBuffers.Get().(*[]byte)
+	msg := (*bp)[:0]
+	if cap(msg) < size {
+		msg = make([]byte, 0, size)
+	}
+	for _, f := range frames {
+		msg = protocol.AppendFrame(t.codec, msg, f)
+	}
+	err := t.conn.Write(ctx, t.typ, msg)
+	if cap(msg) <= 256<<10 { // a batch is about protocol.MaxBatchBytes; let a huge one go
+		*bp = msg
+		writeBuffers.Put(bp)
+	}
+	return err
 }
+
+var writeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // KeepAlive pings the peer, one ping at a time; a ping unanswered within
 // the interval ends the session with 4002.
@@ -113,17 +127,50 @@ func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec pr
 }
 
 // readLoop reads and runs frames until the connection fails or closes.
+// Each message is read into a pooled buffer, taken once the message has
+// begun (an idle session holds none) and returned once its frames have
+// run: decoded frames copy what they keep.
 func (c *Client) readLoop(conn *websocket.Conn, codec protocol.Codec) error {
 	for {
-		typ, data, err := conn.Read(context.Background())
+		typ, r, err := conn.Reader(context.Background())
 		if err != nil {
 			return err
 		}
+		bp := readBuffers.Get().(*[]byte)
+		data, err := readAll(r, (*bp)[:0])
+		if err != nil {
+			readBuffers.Put(bp)
+			return err
+		}
 		if (typ == websocket.MessageBinary) != codec.Binary() {
+			readBuffers.Put(bp)
 			c.closeBroken(Disconnect{Close: protocol.CloseProtocolError, Reason: "message type does not match subprotocol " + codec.Name()})
 			continue // the close handshake ends Read
 		}
 		protocol.Frames(codec, data, c.handle)
+		if cap(data) <= 64<<10 { // let a rare big one go
+			*bp = data
+			readBuffers.Put(bp)
+		}
+	}
+}
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// readAll appends what r holds to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,10 @@ type Options struct {
 	// live scenario, default 1,000; LiveRate its latency run's offered
 	// rate, default 100 msg/s (for LatencyDuration).
 	LiveSubscribers, LiveRate int
+	// Variants, if set, limits the publish and consume scenarios to these
+	// variants ("session-msgpack", "rest-h2c", ...); native always runs,
+	// for the ratios.
+	Variants []string
 	// Progress, if set, is told what runs.
 	Progress func(string)
 	// ServerHeapProfile, if set, receives the server's heap profile taken
@@ -170,6 +176,11 @@ func (r *runner) consumer(ctx context.Context, stream, mode, policy string) (str
 	return name, err
 }
 
+// wants reports whether variant is to run.
+func (r *runner) wants(variant string) bool {
+	return len(r.o.Variants) == 0 || slices.Contains(r.o.Variants, variant)
+}
+
 func (r *runner) base(scenario, variant, storage string) Result {
 	return Result{Scenario: scenario, Variant: variant, Storage: storage, Size: r.o.Size, Count: r.o.Count}
 }
@@ -220,6 +231,9 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 	out = append(out, res)
 	// sessions, pipelined: Window publishes in flight on one session
 	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
+		if !r.wants("session-" + string(enc)) {
+			continue
+		}
 		_, subject, err := r.stream(ctx, storage)
 		if err != nil {
 			return nil, err
@@ -243,6 +257,9 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		name string
 		hc   *http.Client
 	}{{"rest-h2c", r.h2c}, {"rest-http1", r.http1}} {
+		if !r.wants(v.name) {
+			continue
+		}
 		_, subject, err := r.stream(ctx, storage)
 		if err != nil {
 			return nil, err
@@ -258,7 +275,71 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		res.Rate = float64(count-errs) / elapsed.Seconds()
 		out = append(out, res)
 	}
-	return out, nil
+	// REST batches (POST /v1/data/publish) over h2c: Window messages in
+	// flight, in batchRequests concurrent requests.
+	if !r.wants("rest-batch-h2c") {
+		return out, nil
+	}
+	res, err = r.publishBatches(ctx, storage)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, res), nil
+}
+
+// batchRequests is how many batch publish requests run at once; each
+// carries Window/batchRequests messages.
+const batchRequests = 4
+
+// publishBatches measures POST /v1/data/publish over h2c.
+func (r *runner) publishBatches(ctx context.Context, storage string) (Result, error) {
+	_, subject, err := r.stream(ctx, storage)
+	if err != nil {
+		return Result{}, err
+	}
+	per := max(1, r.o.Window/batchRequests)
+	type message struct {
+		Subject string `json:"subject"`
+		Data    []byte `json:"data"` // base64, as the endpoint wants
+	}
+	msgs := make([]message, per)
+	for i := range msgs {
+		msgs[i] = message{Subject: subject, Data: r.payload}
+	}
+	body, err := json.Marshal(msgs)
+	if err != nil {
+		return Result{}, err
+	}
+	batches := (r.o.Count + per - 1) / per
+	var failed atomic.Int64
+	elapsed, errs := parallel(ctx, batchRequests, batches, func(ctx context.Context, _ int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.t.HTTPURL+"/v1/data/publish", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := r.h2c.Do(req)
+		if err != nil {
+			failed.Add(int64(per))
+			return err
+		}
+		defer resp.Body.Close()
+		var answer struct {
+			Failed int `json:"failed"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
+			failed.Add(int64(per))
+			return fmt.Errorf("batch publish: %d, %v", resp.StatusCode, err)
+		}
+		failed.Add(int64(answer.Failed))
+		return nil
+	})
+	_ = errs // counted per message in failed
+	count := batches * per
+	res := r.base("publish", "rest-batch-h2c", storage)
+	res.Count, res.Concurrency, res.Errors, res.Seconds = count, batchRequests, int(failed.Load()), elapsed.Seconds()
+	res.Rate = float64(count-int(failed.Load())) / elapsed.Seconds()
+	return res, nil
 }
 
 // filled creates a stream holding Count messages.
@@ -293,6 +374,9 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 	out = append(out, res)
 	// sessions: one subscription, Window in flight, an ack per message
 	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
+		if !r.wants("session-" + string(enc)) {
+			continue
+		}
 		c, err := r.consumer(ctx, stream, "pull", "")
 		if err != nil {
 			return nil, err
@@ -326,7 +410,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 		out = append(out, res)
 	}
 	// REST push-subscribe (h2c), each message acked by a REST call
-	{
+	if r.wants("rest-h2c") {
 		c, err := r.consumer(ctx, stream, "pull", "")
 		if err != nil {
 			return nil, err
