@@ -1,9 +1,7 @@
 package dataplane_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -31,20 +29,8 @@ type batchAnswer struct {
 // batch posts body to /v1/data/publish and decodes the answer.
 func (s *server) batch(t *testing.T, body []byte, header http.Header) batchAnswer {
 	t.Helper()
-	req, err := http.NewRequestWithContext(testenv.Context(t), http.MethodPost, s.URL+"/v1/data/publish", bytes.NewReader(body))
-	require.NoError(t, err)
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := s.Client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	s.checkProto(t, resp)
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, "application/json", resp.Header.Get("Content-Type"), "%s", raw)
 	var a batchAnswer
-	require.NoError(t, json.Unmarshal(raw, &a), "%s", raw)
+	resp, raw := s.send(t, http.MethodPost, "/v1/data/publish", body, header, &a)
 	a.Status = resp.StatusCode
 	require.Equal(t, a.Success, a.Error == nil, "%s", raw)
 	require.Equal(t, a.RequestID, resp.Header.Get("Httpmq-Request-ID"))

@@ -109,6 +109,22 @@ func (a answer) code() protocol.Code {
 // do sends a request and decodes the answer, checking the protocol.
 func (s *server) do(t *testing.T, method, path string, body []byte, header http.Header) answer {
 	t.Helper()
+	var a answer
+	resp, raw := s.send(t, method, path, body, header, &a)
+	a.Status = resp.StatusCode
+	require.Equal(t, a.Success, a.Error == nil, "%s", raw)
+	if a.Error != nil {
+		require.Equal(t, resp.StatusCode, a.Error.Status, "error.code is the HTTP status: %s", raw)
+	}
+	require.NotEmpty(t, a.RequestID)
+	require.Equal(t, a.RequestID, resp.Header.Get("Httpmq-Request-ID"))
+	return a
+}
+
+// send makes a request, checks its protocol and that the answer is JSON,
+// and decodes it into v.
+func (s *server) send(t *testing.T, method, path string, body []byte, header http.Header, v any) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(testenv.Context(t), method, s.URL+path, bytes.NewReader(body))
 	require.NoError(t, err)
 	for k, vs := range header {
@@ -121,16 +137,8 @@ func (s *server) do(t *testing.T, method, path string, body []byte, header http.
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"), "%s %s: %s", method, path, raw)
-	var a answer
-	require.NoError(t, json.Unmarshal(raw, &a), "%s", raw)
-	a.Status = resp.StatusCode
-	require.Equal(t, a.Success, a.Error == nil, "%s", raw)
-	if a.Error != nil {
-		require.Equal(t, resp.StatusCode, a.Error.Status, "error.code is the HTTP status: %s", raw)
-	}
-	require.NotEmpty(t, a.RequestID)
-	require.Equal(t, a.RequestID, resp.Header.Get("Httpmq-Request-ID"))
-	return a
+	require.NoError(t, json.Unmarshal(raw, v), "%s", raw)
+	return resp, raw
 }
 
 func (s *server) checkProto(t *testing.T, resp *http.Response) {
