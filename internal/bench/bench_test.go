@@ -55,7 +55,7 @@ func TestShortRun(t *testing.T) {
 		"publish/native", "publish/session-json", "publish/session-msgpack", "publish/rest-h2c", "publish/rest-http1", "publish/rest-batch-h2c",
 		"consume/native", "consume/session-json", "consume/session-msgpack", "consume/rest-h2c",
 		"latency/native", "latency/session-msgpack", "memory/session-msgpack", "fanout/native", "fanout/session-msgpack",
-		"live/native", "live/session-msgpack", "live-latency/native", "live-latency/session-msgpack",
+		"live/native", "live/session-msgpack", "live/session-msgpack-http1", "live-latency/native", "live-latency/session-msgpack", "live-latency/session-msgpack-http1",
 	} {
 		assert.True(t, seen[want], "no result for %s", want)
 	}

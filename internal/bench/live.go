@@ -13,8 +13,10 @@ import (
 )
 
 // live measures live subject subscriptions (no consumer, no acks): k
-// sessions listening to one subject a stream captures, against k core
-// NATS subscribers each on a connection of its own, in the same run.
+// sessions listening to one subject a stream captures, over HTTP/2
+// (extended CONNECT) and over HTTP/1.1, each session on a connection of
+// its own, against k core NATS subscribers each on a connection of its
+// own, in the same run.
 // Throughput is deliveries per second over all subscribers; latency is
 // publish (to JetStream) to delivery at LiveRate msg/s.
 func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
@@ -29,11 +31,43 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	}
 	res := r.base("live", "native", storage)
 	res.Count, res.Concurrency, res.Rate, res.Seconds = nr.Messages, k, nr.Rate(), nr.Elapsed.Seconds()
-	out := []Result{res}
-
-	subs, closeAll, err := r.listeners(ctx, subject, k)
+	// The native latency run comes before the sessions listen: the
+	// messages it publishes are not theirs to read.
+	n := int(r.o.LatencyDuration.Seconds() * float64(r.o.LiveRate))
+	lat, err := natsbench.CoreLatency(ctx, r.t.NATSURL, subject, r.o.Size, k, r.o.LiveRate, r.o.LatencyDuration)
 	if err != nil {
 		return nil, err
+	}
+	nlat := r.base("live-latency", "native", storage)
+	nlat.OfferedRate, nlat.Concurrency = r.o.LiveRate, k
+	nlat = latencyResult(nlat, lat)
+	out := []Result{res}
+	var sessionLat []Result
+	for _, v := range []struct {
+		name string
+		tr   httpmq.Transport
+	}{{"session-msgpack", httpmq.TransportHTTP2}, {"session-msgpack-http1", httpmq.TransportHTTP1}} {
+		if !r.wants(v.name) {
+			continue
+		}
+		tput, lat, err := r.liveSessions(ctx, storage, subject, v.name, v.tr, count, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tput)
+		sessionLat = append(sessionLat, lat)
+	}
+	return append(append(out, nlat), sessionLat...), nil
+}
+
+// liveSessions measures k sessions over transport tr listening to
+// subject: their throughput on count messages, then their latency on n
+// messages at LiveRate msg/s.
+func (r *runner) liveSessions(ctx context.Context, storage, subject, variant string, tr httpmq.Transport, count, n int) (Result, Result, error) {
+	k := r.o.LiveSubscribers
+	subs, closeAll, err := r.listeners(ctx, subject, k, tr)
+	if err != nil {
+		return Result{}, Result{}, err
 	}
 	defer closeAll()
 	var errs atomic.Int64
@@ -58,24 +92,13 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	start := time.Now()
 	wg := read(count, func(*httpmq.Message) {})
 	if _, err := natsbench.Publish(ctx, r.t.NATSURL, subject, r.payload, count, r.o.Window); err != nil {
-		return nil, err
+		return Result{}, Result{}, err
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	res = r.base("live", "session-msgpack", storage)
-	res.Count, res.Concurrency, res.Errors, res.Seconds = k*count, k, int(errs.Load()), elapsed.Seconds()
-	res.Rate = float64(k*count) / elapsed.Seconds()
-	out = append(out, res)
-
-	// Latency at LiveRate msg/s to every subscriber.
-	n := int(r.o.LatencyDuration.Seconds() * float64(r.o.LiveRate))
-	lat, err := natsbench.CoreLatency(ctx, r.t.NATSURL, subject, r.o.Size, k, r.o.LiveRate, r.o.LatencyDuration)
-	if err != nil {
-		return nil, err
-	}
-	res = r.base("live-latency", "native", storage)
-	res.OfferedRate, res.Concurrency = r.o.LiveRate, k
-	out = append(out, latencyResult(res, lat))
+	tput := r.base("live", variant, storage)
+	tput.Count, tput.Concurrency, tput.Errors, tput.Seconds = k*count, k, int(errs.Load()), elapsed.Seconds()
+	tput.Rate = float64(k*count) / elapsed.Seconds()
 
 	var mu sync.Mutex
 	slat := make([]time.Duration, 0, n*k)
@@ -89,16 +112,16 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 		}
 	})
 	if err := natsbench.PublishPaced(ctx, r.t.NATSURL, subject, r.o.Size, r.o.LiveRate, n); err != nil {
-		return nil, err
+		return Result{}, Result{}, err
 	}
 	wg.Wait()
-	res = r.base("live-latency", "session-msgpack", storage)
-	res.OfferedRate, res.Concurrency, res.Errors = r.o.LiveRate, k, int(errs.Load())
-	return append(out, latencyResult(res, slat)), nil
+	lat := r.base("live-latency", variant, storage)
+	lat.OfferedRate, lat.Concurrency, lat.Errors = r.o.LiveRate, k, int(errs.Load())
+	return tput, latencyResult(lat, slat), nil
 }
 
-// listeners opens k sessions, each listening to subject.
-func (r *runner) listeners(ctx context.Context, subject string, k int) ([]*httpmq.Subscription, func(), error) {
+// listeners opens k sessions over tr, each listening to subject.
+func (r *runner) listeners(ctx context.Context, subject string, k int, tr httpmq.Transport) ([]*httpmq.Subscription, func(), error) {
 	var sessions []*httpmq.Session
 	var subs []*httpmq.Subscription
 	closeAll := func() {
@@ -107,7 +130,7 @@ func (r *runner) listeners(ctx context.Context, subject string, k int) ([]*httpm
 		}
 	}
 	for i := range k {
-		s, err := r.session(ctx, httpmq.EncodingMsgpack, httpmq.TransportHTTP2)
+		s, err := r.session(ctx, httpmq.EncodingMsgpack, tr)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("session %d of %d: %w", i+1, k, err)

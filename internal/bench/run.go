@@ -49,7 +49,7 @@ type Options struct {
 	// live scenario, default 1,000; LiveRate its latency run's offered
 	// rate, default 100 msg/s (for LatencyDuration).
 	LiveSubscribers, LiveRate int
-	// Variants, if set, limits the publish and consume scenarios to these
+	// Variants, if set, limits the publish, consume and live scenarios to these
 	// variants ("session-msgpack", "rest-h2c", ...); native always runs,
 	// for the ratios.
 	Variants []string
