@@ -215,6 +215,19 @@ func parallel(ctx context.Context, n, count int, work func(ctx context.Context, 
 	return time.Since(start), int(errs.Load())
 }
 
+// sessionVariants are the session variants of publish and consume: both
+// encodings over HTTP/2 (extended CONNECT, h2c), and msgpack over an
+// HTTP/1.1 upgrade, where Go's HTTP/2 server is not in the way.
+var sessionVariants = []struct {
+	name string
+	enc  httpmq.Encoding
+	tr   httpmq.Transport
+}{
+	{"session-json", httpmq.EncodingJSON, httpmq.TransportHTTP2},
+	{"session-msgpack", httpmq.EncodingMsgpack, httpmq.TransportHTTP2},
+	{"session-msgpack-http1", httpmq.EncodingMsgpack, httpmq.TransportHTTP1},
+}
+
 func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) {
 	var out []Result
 	// native
@@ -230,15 +243,15 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 	res.Concurrency, res.Rate, res.Errors, res.Seconds = r.o.Window, nr.Rate(), nr.Errors, nr.Elapsed.Seconds()
 	out = append(out, res)
 	// sessions, pipelined: Window publishes in flight on one session
-	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
-		if !r.wants("session-" + string(enc)) {
+	for _, v := range sessionVariants {
+		if !r.wants(v.name) {
 			continue
 		}
 		_, subject, err := r.stream(ctx, storage)
 		if err != nil {
 			return nil, err
 		}
-		s, err := r.session(ctx, enc, httpmq.TransportHTTP2)
+		s, err := r.session(ctx, v.enc, v.tr)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +260,7 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 			return err
 		})
 		_ = s.Close()
-		res := r.base("publish", "session-"+string(enc), storage)
+		res := r.base("publish", v.name, storage)
 		res.Concurrency, res.Errors, res.Seconds = r.o.Window, errs, elapsed.Seconds()
 		res.Rate = float64(r.o.Count-errs) / elapsed.Seconds()
 		out = append(out, res)
@@ -373,15 +386,15 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 	res.Concurrency, res.Rate, res.Errors, res.Seconds = r.o.Window, nr.Rate(), nr.Errors, nr.Elapsed.Seconds()
 	out = append(out, res)
 	// sessions: one subscription, Window in flight, an ack per message
-	for _, enc := range []httpmq.Encoding{httpmq.EncodingJSON, httpmq.EncodingMsgpack} {
-		if !r.wants("session-" + string(enc)) {
+	for _, v := range sessionVariants {
+		if !r.wants(v.name) {
 			continue
 		}
 		c, err := r.consumer(ctx, stream, "pull", "")
 		if err != nil {
 			return nil, err
 		}
-		s, err := r.session(ctx, enc, httpmq.TransportHTTP2)
+		s, err := r.session(ctx, v.enc, v.tr)
 		if err != nil {
 			return nil, err
 		}
@@ -404,7 +417,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 		}
 		elapsed := time.Since(start)
 		_ = s.Close()
-		res := r.base("consume", "session-"+string(enc), storage)
+		res := r.base("consume", v.name, storage)
 		res.Concurrency, res.Errors, res.Seconds = r.o.Window, errs, elapsed.Seconds()
 		res.Rate = float64(r.o.Count) / elapsed.Seconds()
 		out = append(out, res)
