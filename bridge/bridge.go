@@ -16,10 +16,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// maxAsyncPublishes bounds PublishAsync calls awaiting their ack, over
-// the whole bridge; beyond it PublishAsync waits briefly, then fails.
-const maxAsyncPublishes = 16_384
-
 // DefaultRequestTimeout bounds every JetStream API call when
 // [Config.RequestTimeout] is zero.
 const DefaultRequestTimeout = 5 * time.Second
@@ -73,8 +69,7 @@ const (
 type Bridge struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	jsAsync jetstream.JetStream // PublishAsync's, whose handlers complete b.pubs
-	pubs    sync.Map            // *nats.Msg → func(PubAck, error), awaiting their ack
+	acks    *pubAcks // PublishAsync's publishes awaiting their ack
 	log     *slog.Logger
 	timeout time.Duration
 	d       *dispatcher
@@ -137,6 +132,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 			if err != nil { // nil: we closed it
 				log.Warn("NATS disconnected", "err", err)
 				state(ConnReconnecting)
+			}
+			if b := reconnected.Load(); b != nil {
+				b.acks.failAll(fmt.Errorf("%w: the connection to NATS was lost before the publish was acknowledged", ErrUnavailable))
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -219,15 +217,13 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 	}
 	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
 		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}, feeds: map[string]*feed{}, quit: make(chan struct{})}
-	reconnected.Store(b)
-	b.jsAsync, err = jetstream.New(r.nc, jetstream.WithDefaultTimeout(timeout),
-		jetstream.WithPublishAsyncTimeout(timeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPublishes),
-		jetstream.WithPublishAsyncAckHandler(b.asyncAcked), jetstream.WithPublishAsyncErrHandler(b.asyncFailed))
+	b.acks, err = newPubAcks(r.nc, b.inbox+".p.", timeout, b.asyncFailed)
 	if err != nil {
 		r.nc.Close()
 		b.d.close()
-		return nil, fmt.Errorf("jetstream: %w", err)
+		return nil, fmt.Errorf("%w: subscribe to publish acks: %w", ErrUnavailable, err)
 	}
+	reconnected.Store(b)
 	return b, nil
 }
 
@@ -265,6 +261,7 @@ func (b *Bridge) Close() {
 			s.end(fmt.Errorf("%w: the bridge closed", ErrClosed))
 		}
 	}
+	b.acks.close()
 	b.nc.Close()
 	b.wg.Wait()
 	b.d.close()

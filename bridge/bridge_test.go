@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -230,4 +231,40 @@ func TestPublishAsync(t *testing.T) {
 	start := time.Now()
 	require.ErrorIs(t, publish(bridge.Message{Subject: "s.a", Data: []byte("x")}).err, bridge.ErrUnavailable)
 	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+// TestPublishAsyncUnanswered: a publish nobody acknowledges (a core NATS
+// subscriber, not a stream, took it) fails as unavailable after the
+// request timeout; one pending when the bridge closes fails as closed.
+func TestPublishAsyncUnanswered(t *testing.T) {
+	env := testenv.New(t, testenv.Options{RequestTimeout: 300 * time.Millisecond, Listen: "127.0.0.1:-1"})
+	b := env.Bridge
+	nc, err := nats.Connect(env.Server.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("quiet.>")
+	require.NoError(t, err)
+	defer func() { _ = sub.Unsubscribe() }()
+	require.NoError(t, nc.Flush())
+
+	errs := make(chan error, 2)
+	start := time.Now()
+	require.NoError(t, b.PublishAsync(bridge.Message{Subject: "quiet.a"}, func(_ bridge.PubAck, err error) { errs <- err }))
+	select {
+	case err := <-errs:
+		require.ErrorIs(t, err, bridge.ErrUnavailable)
+		assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+	case <-time.After(10 * time.Second):
+		t.Fatal("an unanswered publish never failed")
+	}
+
+	require.NoError(t, b.PublishAsync(bridge.Message{Subject: "quiet.b"}, func(_ bridge.PubAck, err error) { errs <- err }))
+	b.Close()
+	select {
+	case err := <-errs:
+		require.ErrorIs(t, err, bridge.ErrClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a publish pending at Close never failed")
+	}
+	require.ErrorIs(t, b.PublishAsync(bridge.Message{Subject: "quiet.c"}, func(bridge.PubAck, error) { t.Error("done called") }), bridge.ErrClosed)
 }

@@ -38,48 +38,31 @@ type PubAck struct {
 }
 
 // PublishAsync publishes m without waiting: done is called exactly once,
-// with JetStream's ack or the error, within the request timeout. It is
-// called on the connection's ack-processing goroutine, so it must not
-// block. PublishAsync itself fails at once (and done is not called) for
-// an invalid message, or when too many publishes await their ack.
+// with JetStream's ack or the error, within the request timeout (or
+// when the connection to NATS is lost, or the bridge closes). It is
+// called on the goroutine that reads acks, so it must not block.
+// PublishAsync itself fails at once (and done is not called) for an
+// invalid message, or when too many publishes await their ack.
 func (b *Bridge) PublishAsync(m Message, done func(PubAck, error)) error {
-	msg, opts, err := b.natsMsg(m)
+	msg, err := b.natsMsg(m)
 	if err != nil {
 		return err
 	}
-	b.pubs.Store(msg, done)
-	if _, err := b.jsAsync.PublishMsgAsync(msg, opts...); err != nil {
-		b.pubs.Delete(msg)
-		return classify(err)
-	}
-	return nil
+	return b.acks.publish(msg, done)
 }
 
-// asyncAcked and asyncFailed complete PublishAsync calls.
-func (b *Bridge) asyncAcked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream.PubAck) {
-	if done, ok := b.pubs.LoadAndDelete(msg); ok {
-		done.(func(PubAck, error))(PubAck{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil)
-	}
-}
-
-func (b *Bridge) asyncFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
-	done, ok := b.pubs.LoadAndDelete(msg)
-	if !ok {
-		return
-	}
-	if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
-		err = fmt.Errorf("%w: no publish ack within %s", ErrUnavailable, b.timeout)
-	}
+// asyncFailed completes a PublishAsync call that failed.
+func (b *Bridge) asyncFailed(subject string, err error, done func(PubAck, error)) {
 	err = classify(err)
 	if !errors.Is(err, ErrNoStreamForSubject) {
-		done.(func(PubAck, error))(PubAck{}, err)
+		done(PubAck{}, err)
 		return
 	}
 	// Telling why takes a request: not on the ack handler's goroutine.
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		done.(func(PubAck, error))(PubAck{}, b.publishFailed(context.Background(), msg.Subject, err))
+		done(PubAck{}, b.publishFailed(context.Background(), subject, err))
 	}()
 }
 
@@ -110,26 +93,28 @@ func (b *Bridge) publishFailed(ctx context.Context, subject string, err error) e
 
 // natsMsg validates m and builds what nats.go publishes: no reserved
 // subject ([ErrReservedSubject]), no reserved header ([ErrReservedHeader]).
-func (b *Bridge) natsMsg(m Message) (*nats.Msg, []jetstream.PublishOpt, error) {
+func (b *Bridge) natsMsg(m Message) (*nats.Msg, error) {
 	if err := ValidatePublishSubject(m.Subject); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	header, err := natsHeader(m.Header)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	msg := &nats.Msg{Subject: m.Subject, Data: m.Data}
 	if len(header) > 0 {
 		msg.Header = nats.Header(header)
 	}
-	if size := int64(len(m.Data) + headerSize(header) + len(m.MsgID)); size > b.nc.MaxPayload() {
-		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, size, b.nc.MaxPayload())
-	}
-	var opts []jetstream.PublishOpt
 	if m.MsgID != "" {
-		opts = append(opts, jetstream.WithMsgID(m.MsgID))
+		if msg.Header == nil {
+			msg.Header = nats.Header{}
+		}
+		msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
 	}
-	return msg, opts, nil
+	if size := int64(len(m.Data) + headerSize(header) + len(m.MsgID)); size > b.nc.MaxPayload() {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, size, b.nc.MaxPayload())
+	}
+	return msg, nil
 }
 
 // Publish stores m in the stream that captures its subject and returns
@@ -138,13 +123,13 @@ func (b *Bridge) natsMsg(m Message) (*nats.Msg, []jetstream.PublishOpt, error) {
 // reserved one with [ErrReservedSubject]; a Nats-Expected-* condition that
 // does not hold with [ErrPreconditionFailed].
 func (b *Bridge) Publish(ctx context.Context, m Message) (PubAck, error) {
-	msg, opts, err := b.natsMsg(m)
+	msg, err := b.natsMsg(m)
 	if err != nil {
 		return PubAck{}, err
 	}
 	ctx, cancel := b.ctx(ctx)
 	defer cancel()
-	ack, err := b.js.PublishMsg(ctx, msg, opts...)
+	ack, err := b.js.PublishMsg(ctx, msg)
 	if err != nil {
 		return PubAck{}, b.publishFailed(ctx, m.Subject, err)
 	}
