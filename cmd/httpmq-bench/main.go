@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer srv.Close()
-		target = bench.Target{HTTPURL: srv.HTTPURL, NATSURL: srv.NATSURL}
+		target = bench.Target{HTTPURL: srv.HTTPURL, NATSURL: srv.NATSURL, SharedProcess: true}
 	default:
 		child, t, err := startChild(ctx, stderr)
 		if err != nil {

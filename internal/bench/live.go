@@ -25,12 +25,14 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	cpu := r.serverCPU(ctx)
 	nr, err := natsbench.CoreFanOut(ctx, r.t.NATSURL, subject, r.payload, k, count)
 	if err != nil {
 		return nil, err
 	}
 	res := r.base("live", "native", storage)
 	res.Count, res.Concurrency, res.Rate, res.Seconds = nr.Messages, k, nr.Rate(), nr.Elapsed.Seconds()
+	cpu(&res)
 	// The native latency run comes before the sessions listen: the
 	// messages it publishes are not theirs to read.
 	n := int(r.o.LatencyDuration.Seconds() * float64(r.o.LiveRate))
@@ -89,6 +91,7 @@ func (r *runner) liveSessions(ctx context.Context, storage, subject, variant str
 		}
 		return &wg
 	}
+	cpu := r.serverCPU(ctx)
 	start := time.Now()
 	wg := read(count, func(*httpmq.Message) {})
 	if _, err := natsbench.Publish(ctx, r.t.NATSURL, subject, r.payload, count, r.o.Window); err != nil {
@@ -99,6 +102,7 @@ func (r *runner) liveSessions(ctx context.Context, storage, subject, variant str
 	tput := r.base("live", variant, storage)
 	tput.Count, tput.Concurrency, tput.Errors, tput.Seconds = k*count, k, int(errs.Load()), elapsed.Seconds()
 	tput.Rate = float64(k*count) / elapsed.Seconds()
+	cpu(&tput)
 
 	var mu sync.Mutex
 	slat := make([]time.Duration, 0, n*k)

@@ -37,8 +37,12 @@ type Result struct {
 	HeapPerSession       float64 `json:"heap_per_session,omitempty"`
 	StackPerSession      float64 `json:"stack_per_session,omitempty"`
 	GoroutinesPerSession float64 `json:"goroutines_per_session,omitempty"`
-	Errors               int     `json:"errors"`
-	Seconds              float64 `json:"seconds"`
+	// ServerMicros is the server process's CPU time (JetStream and
+	// httpmq) per message or delivery, in microseconds: what a variant
+	// costs the server, apart from its clients (which share the machine).
+	ServerMicros float64 `json:"server_us_per_msg,omitempty"`
+	Errors       int     `json:"errors"`
+	Seconds      float64 `json:"seconds"`
 }
 
 func latencyResult(r Result, lat []time.Duration) Result {
@@ -113,9 +117,12 @@ func ReadJSON(path string) ([]Result, error) {
 // never shown without the native figure of the same run beside it.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tvariant\tstorage\tsize\tcount\tresult\tnative\tratio\terrors")
+	fmt.Fprintln(tw, "scenario\tvariant\tstorage\tsize\tcount\tresult\tnative\tratio\tserver µs/msg\terrors")
 	for _, r := range rs {
-		var result, native, ratio string
+		var result, native, ratio, cpu string
+		if r.ServerMicros > 0 {
+			cpu = fmt.Sprintf("%.1f", r.ServerMicros)
+		}
 		switch {
 		case r.Scenario == "memory":
 			result = fmt.Sprintf("%.1f KB/session (heap %.1f, stacks %.1f; %.1f goroutines)", r.BytesPerSession/1024,
@@ -129,8 +136,8 @@ func WriteTable(w io.Writer, rs []Result) error {
 				ratio = fmt.Sprintf("%.0f%%", 100*r.Ratio)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\n", r.Scenario, variantLabel(r), r.Storage, r.Size, r.Count,
-			result, native, ratio, r.Errors)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\n", r.Scenario, variantLabel(r), r.Storage, r.Size, r.Count,
+			result, native, ratio, cpu, r.Errors)
 	}
 	return tw.Flush()
 }

@@ -96,8 +96,12 @@ type Target struct {
 	// NATSURL reaches the JetStream server for native clients.
 	NATSURL string
 	// HTTPURL is httpmq's base URL, serving /v1/admin, /v1/data and
-	// /v1/session, and /bench/memstats for the memory scenario.
+	// /v1/session, and /bench/memstats for the memory scenario (and
+	// /bench/cpu for the server's CPU per message).
 	HTTPURL string
+	// SharedProcess: the server runs in the benchmark's process, so its
+	// CPU time includes the clients' and is not reported.
+	SharedProcess bool
 }
 
 // runner holds what the scenarios share.
@@ -235,12 +239,14 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	cpu := r.serverCPU(ctx)
 	nr, err := natsbench.Publish(ctx, r.t.NATSURL, subject, r.payload, r.o.Count, r.o.Window)
 	if err != nil {
 		return nil, err
 	}
 	res := r.base("publish", "native", storage)
 	res.Concurrency, res.Rate, res.Errors, res.Seconds = r.o.Window, nr.Rate(), nr.Errors, nr.Elapsed.Seconds()
+	cpu(&res)
 	out = append(out, res)
 	// sessions, pipelined: Window publishes in flight on one session
 	for _, v := range sessionVariants {
@@ -255,14 +261,16 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		if err != nil {
 			return nil, err
 		}
+		cpu := r.serverCPU(ctx)
 		elapsed, errs := parallel(ctx, r.o.Window, r.o.Count, func(ctx context.Context, _ int) error {
 			_, err := s.Publish(ctx, subject, r.payload, nil)
 			return err
 		})
-		_ = s.Close()
 		res := r.base("publish", v.name, storage)
 		res.Concurrency, res.Errors, res.Seconds = r.o.Window, errs, elapsed.Seconds()
 		res.Rate = float64(r.o.Count-errs) / elapsed.Seconds()
+		cpu(&res)
+		_ = s.Close()
 		out = append(out, res)
 	}
 	// REST: N concurrent h2c streams, and N HTTP/1.1 keep-alive connections
@@ -279,6 +287,7 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		}
 		dc := httpmq.NewDataClient(r.t.HTTPURL, &httpmq.ClientOptions{HTTPClient: v.hc})
 		count := r.o.Count / 2 // REST is slower; keep runs short
+		cpu := r.serverCPU(ctx)
 		elapsed, errs := parallel(ctx, r.o.RESTConcurrency, count, func(ctx context.Context, _ int) error {
 			_, err := dc.Publish(ctx, subject, r.payload, nil)
 			return err
@@ -286,6 +295,7 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		res := r.base("publish", v.name, storage)
 		res.Count, res.Concurrency, res.Errors, res.Seconds = count, r.o.RESTConcurrency, errs, elapsed.Seconds()
 		res.Rate = float64(count-errs) / elapsed.Seconds()
+		cpu(&res)
 		out = append(out, res)
 	}
 	// REST batches (POST /v1/data/publish) over h2c: Window messages in
@@ -325,6 +335,7 @@ func (r *runner) publishBatches(ctx context.Context, storage string) (Result, er
 	}
 	batches := (r.o.Count + per - 1) / per
 	var failed atomic.Int64
+	cpu := r.serverCPU(ctx)
 	elapsed, errs := parallel(ctx, batchRequests, batches, func(ctx context.Context, _ int) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.t.HTTPURL+"/v1/data/publish", bytes.NewReader(body))
 		if err != nil {
@@ -352,6 +363,7 @@ func (r *runner) publishBatches(ctx context.Context, storage string) (Result, er
 	res := r.base("publish", "rest-batch-h2c", storage)
 	res.Count, res.Concurrency, res.Errors, res.Seconds = count, batchRequests, int(failed.Load()), elapsed.Seconds()
 	res.Rate = float64(count-int(failed.Load())) / elapsed.Seconds()
+	cpu(&res)
 	return res, nil
 }
 
@@ -378,12 +390,14 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	cpu := r.serverCPU(ctx)
 	nr, err := natsbench.Consume(ctx, r.t.NATSURL, stream, c, r.o.Count, r.o.Window)
 	if err != nil {
 		return nil, err
 	}
 	res := r.base("consume", "native", storage)
 	res.Concurrency, res.Rate, res.Errors, res.Seconds = r.o.Window, nr.Rate(), nr.Errors, nr.Elapsed.Seconds()
+	cpu(&res)
 	out = append(out, res)
 	// sessions: one subscription, Window in flight, an ack per message
 	for _, v := range sessionVariants {
@@ -403,6 +417,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 			_ = s.Close()
 			return nil, err
 		}
+		cpu := r.serverCPU(ctx)
 		start := time.Now()
 		errs := 0
 		for got := 0; got < r.o.Count; got++ {
@@ -420,6 +435,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 		res := r.base("consume", v.name, storage)
 		res.Concurrency, res.Errors, res.Seconds = r.o.Window, errs, elapsed.Seconds()
 		res.Rate = float64(r.o.Count) / elapsed.Seconds()
+		cpu(&res)
 		out = append(out, res)
 	}
 	// REST push-subscribe (h2c), each message acked by a REST call
@@ -450,6 +466,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 				}
 			}()
 		}
+		cpu := r.serverCPU(ctx)
 		start := time.Now()
 		var ferr error
 		for got := 0; got < count; got++ {
@@ -471,6 +488,7 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 		res := r.base("consume", "rest-h2c", storage)
 		res.Count, res.Concurrency, res.Errors, res.Seconds = count, r.o.RESTConcurrency, int(errs.Load()), elapsed.Seconds()
 		res.Rate = float64(count) / elapsed.Seconds()
+		cpu(&res)
 		out = append(out, res)
 	}
 	return out, nil
@@ -560,6 +578,31 @@ func (r *runner) fetch(ctx context.Context, path string, w io.Writer) error {
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// serverCPU starts measuring the server's CPU time; the returned func
+// sets res.ServerMicros to the time used since, per message of
+// res.Count. Nothing is set when the server shares this process or does
+// not report its CPU.
+func (r *runner) serverCPU(ctx context.Context) func(res *Result) {
+	read := func() (time.Duration, bool) {
+		if r.t.SharedProcess {
+			return 0, false
+		}
+		var b bytes.Buffer
+		var ns int64
+		if err := r.fetch(ctx, "/bench/cpu", &b); err != nil || json.Unmarshal(b.Bytes(), &ns) != nil {
+			return 0, false
+		}
+		return time.Duration(ns), true
+	}
+	start, ok := read()
+	return func(res *Result) {
+		end, ok2 := read()
+		if ok && ok2 && res.Count > 0 {
+			res.ServerMicros = float64((end - start).Microseconds()) / float64(res.Count)
+		}
+	}
 }
 
 func (r *runner) memstats(ctx context.Context) (MemStats, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/httpmq/httpmq/admin"
@@ -24,7 +25,7 @@ type Server struct {
 	// NATSURL is the embedded server's TCP address, for native clients.
 	NATSURL string
 	// HTTPURL serves /v1/admin, /v1/data, /v1/session and
-	// /bench/memstats, plus /debug/pprof.
+	// /bench/memstats and /bench/cpu, plus /debug/pprof.
 	HTTPURL string
 
 	emb      *bridge.Embedded
@@ -74,6 +75,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 	mgmt := admin.New(admin.Options{Bridge: s.b, Logger: log})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/bench/memstats", memstats)
+	mux.HandleFunc("/bench/cpu", cpu)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
@@ -122,6 +124,18 @@ type MemStats struct {
 	StackInuse uint64 `json:"stack_inuse"`
 	Goroutines int    `json:"goroutines"`
 	Sessions   int    `json:"sessions"`
+}
+
+// cpu reports the CPU time (user and system) the server process used so
+// far, in nanoseconds: JetStream's and httpmq's, which share it.
+func cpu(w http.ResponseWriter, _ *http.Request) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func memstats(w http.ResponseWriter, r *http.Request) {
