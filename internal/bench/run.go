@@ -495,7 +495,6 @@ func (r *runner) consume(ctx context.Context, storage string) ([]Result, error) 
 }
 
 func (r *runner) latency(ctx context.Context, storage string) ([]Result, error) {
-	total := int(r.o.LatencyDuration.Seconds() * float64(r.o.LatencyRate))
 	stream, subject, err := r.stream(ctx, storage)
 	if err != nil {
 		return nil, err
@@ -508,25 +507,44 @@ func (r *runner) latency(ctx context.Context, storage string) ([]Result, error) 
 	res.OfferedRate = r.o.LatencyRate
 	out := []Result{latencyResult(res, lat)}
 
-	// session: publish on one session, receive on another
+	// sessions: publish on one session, receive on another
+	for _, v := range sessionVariants[1:] { // msgpack, over HTTP/2 and HTTP/1.1
+		if !r.wants(v.name) {
+			continue
+		}
+		res, err := r.sessionLatency(ctx, storage, stream, subject, v.tr)
+		if err != nil {
+			return nil, err
+		}
+		res.Variant = v.name
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// sessionLatency measures publish to delivery between two msgpack
+// sessions over tr, at LatencyRate msg/s.
+func (r *runner) sessionLatency(ctx context.Context, storage, stream, subject string, tr httpmq.Transport) (Result, error) {
+	total := int(r.o.LatencyDuration.Seconds() * float64(r.o.LatencyRate))
 	c, err := r.consumer(ctx, stream, "pull", "new")
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	pub, err := r.session(ctx, httpmq.EncodingMsgpack, httpmq.TransportHTTP2)
+	pub, err := r.session(ctx, httpmq.EncodingMsgpack, tr)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	defer pub.Close()
-	recv, err := r.session(ctx, httpmq.EncodingMsgpack, httpmq.TransportHTTP2)
+	recv, err := r.session(ctx, httpmq.EncodingMsgpack, tr)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	defer recv.Close()
 	sub, err := recv.Subscribe(ctx, stream, c, &httpmq.SubscribeOptions{MaxInflight: r.o.Window})
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
+	defer sub.Close()
 	got := make(chan []time.Duration, 1)
 	go func() {
 		l := make([]time.Duration, 0, total)
@@ -552,17 +570,17 @@ func (r *runner) latency(ctx context.Context, storage string) ([]Result, error) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	var l []time.Duration
 	select {
 	case l = <-got:
 	case <-time.After(10 * time.Second):
-		return nil, fmt.Errorf("session latency: not every message arrived")
+		return Result{}, fmt.Errorf("session latency: not every message arrived")
 	}
-	res = r.base("latency", "session-msgpack", storage)
+	res := r.base("latency", "", storage)
 	res.OfferedRate, res.Errors = r.o.LatencyRate, errs
-	return append(out, latencyResult(res, l)), nil
+	return latencyResult(res, l), nil
 }
 
 // fetch copies what path answers to w.
