@@ -165,48 +165,78 @@ func (h *Handler) Stats() Stats {
 // ServeHTTP performs the handshake and runs the session until it ends.
 // A refused handshake is answered with the JSON error envelope and
 // logged at info with its reason.
+//
+// Over HTTP/1.1 the session runs on a goroutine of its own and ServeHTTP
+// returns once the connection is hijacked, so that net/http lets go of
+// the request, its buffers and its goroutine's stack (a few KB per idle
+// session). Over HTTP/2 the stream ends with the handler: it runs the
+// session.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, codec, r, end := h.handshake(w, r)
+	if conn == nil {
+		return
+	}
+	h.opts.Metrics.SessionOpened()
+	run := func() {
+		defer end()
+		defer h.opts.Metrics.SessionClosed()
+		h.serveWebSocket(r, conn, codec)
+	}
+	if r.ProtoMajor == 1 {
+		go run()
+		return
+	}
+	run()
+}
+
+// handshake checks and accepts a WebSocket handshake. It returns the
+// session's connection, codec, request (carrying the identity) and what
+// to call once the session has ended; a nil connection when it answered
+// the client with a refusal.
+func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.Conn, protocol.Codec, *http.Request, func()) {
 	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodConnect:
 		w.Header().Set("Allow", "GET, CONNECT")
 		h.refuse(w, r, httpx.NewError(protocol.CodeMethodNotAllowed, "sessions are opened with GET (HTTP/1.1) or CONNECT (HTTP/2)", ""))
-		return
+		return nil, nil, nil, nil
 	case r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		w.Header().Set("Upgrade", "websocket")
 		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"this is a WebSocket endpoint", "open it with a WebSocket client; see docs/protocol.md"))
-		return
+		return nil, nil, nil, nil
 	}
 	if err := checkOrigin(r, h.opts.OriginPatterns, h.opts.AllowLoopbackOrigins); err != nil {
 		h.refuse(w, r, err)
-		return
+		return nil, nil, nil, nil
 	}
 	ctx, err := h.opts.Gate.Identify(r)
 	if err != nil {
 		h.refuse(w, r, err)
-		return
+		return nil, nil, nil, nil
 	}
 	r = r.WithContext(ctx)
 	release, err := h.opts.Gate.OpenSession(ctx)
 	if err != nil {
 		h.refuse(w, r, err)
-		return
+		return nil, nil, nil, nil
 	}
-	defer release()
 	codec, ok := negotiate(r)
 	if !ok {
+		release()
 		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"no supported WebSocket subprotocol offered",
 			"offer one of "+strings.Join(protocol.Subprotocols(), ", ")+" in Sec-WebSocket-Protocol"))
-		return
+		return nil, nil, nil, nil
+	}
+	end := func() {
+		h.count.Add(-1)
+		release()
 	}
 	if n := h.count.Add(1); n > int64(h.opts.MaxSessions) {
-		h.count.Add(-1)
+		end()
 		h.refuse(w, r, httpx.NewError(protocol.CodeTooManySessions, "the server is at its session limit", ""))
-		return
+		return nil, nil, nil, nil
 	}
-	defer h.count.Add(-1)
-
 	conn, err := h2ws.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{codec.Name()},
 		// checkOrigin decided, with the same rules, so that a refusal
@@ -214,13 +244,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		end()
 		h.log.Info("WebSocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		h.opts.Metrics.HandshakeRefused(string(protocol.CodeBadRequest))
-		return // Accept answered the client
+		return nil, nil, nil, nil // Accept answered the client
 	}
-	h.opts.Metrics.SessionOpened()
-	defer h.opts.Metrics.SessionClosed()
-	h.serveWebSocket(r, conn, codec)
+	return conn, codec, r, end
 }
 
 // refuse answers a handshake with err in the JSON envelope, logs why at

@@ -2,6 +2,7 @@ package h2ws
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -24,7 +25,7 @@ func IsExtendedConnect(r *http.Request) bool {
 // the connection is in use: the stream ends with the handler.
 func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
 	if r.Method != http.MethodConnect || r.ProtoMajor != 2 {
-		return websocket.Accept(w, r, opts)
+		return websocket.Accept(upgradeWriter{w}, r, opts)
 	}
 	if r.Header.Get(":protocol") != "websocket" {
 		http.Error(w, "extended CONNECT for a protocol other than websocket", http.StatusBadRequest)
@@ -42,6 +43,44 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOption
 	}
 	return websocket.Accept(&streamWriter{ResponseWriter: w, r: r}, get, opts)
 }
+
+// The buffers a WebSocket keeps for its whole life, in both directions.
+// An idle connection holds both, so they are smaller than net/http's
+// 4 KiB: a bigger read is copied straight from the connection, and a
+// message over the write buffer costs one more write, not a copy.
+const (
+	readBufferSize  = 2 << 10
+	writeBufferSize = 1 << 10
+)
+
+// buffers returns the reader and writer a WebSocket keeps over conn;
+// pending is what the server had read past the handshake. It is in the
+// reader's buffer, where websocket.Accept looks for it.
+func buffers(conn io.ReadWriter, pending []byte) *bufio.ReadWriter {
+	br := bufio.NewReaderSize(conn, max(readBufferSize, len(pending)))
+	if len(pending) > 0 {
+		br.Reset(io.MultiReader(bytes.NewReader(pending), conn))
+		_, _ = br.Peek(len(pending)) // reads pending and nothing more
+	}
+	return bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize))
+}
+
+// upgradeWriter hands websocket.Accept the hijacked HTTP/1.1 connection
+// with buffers of our sizes instead of net/http's (see [buffers]).
+type upgradeWriter struct {
+	http.ResponseWriter
+}
+
+func (u upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	return conn, buffers(conn, pending), nil
+}
+
+func (u upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // streamWriter shows websocket.Accept an HTTP/1.1-like ResponseWriter
 // over an HTTP/2 stream.
@@ -71,7 +110,7 @@ func (s *streamWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	c := &streamConn{w: s.ResponseWriter, body: s.r.Body, rc: rc, local: addr(s.r, true), remote: addr(s.r, false)}
-	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
+	return c, buffers(c, nil), nil
 }
 
 // streamConn is an HTTP/2 stream as a net.Conn: reads from the request

@@ -1,8 +1,11 @@
 package h2ws_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,4 +98,33 @@ func TestHTTP1(t *testing.T) {
 	defer srv.Close()
 	roundTrip(t, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	assert.Equal(t, "GET HTTP/1.1", <-protos)
+}
+
+// A client may send its first frames in the same packet as the
+// handshake: what the server read past the request reaches the
+// WebSocket.
+func TestHTTP1FramesWithTheHandshake(t *testing.T) {
+	srv := httptest.NewServer(echo(make(chan string, 1)))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: echo\r\n\r\n"
+	// Two masked text frames (mask key zero), "hi" and 3,000 bytes: more
+	// than the reader's buffer holds.
+	big := strings.Repeat("x", 3000)
+	frames := append([]byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i', 0x81, 0x80 | 126, 0x0b, 0xb8, 0, 0, 0, 0}, big...)
+	_, err = conn.Write(append([]byte(req), frames...))
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	want := append([]byte{0x81, 2, 'h', 'i', 0x81, 126, 0x0b, 0xb8}, big...)
+	got := make([]byte, len(want))
+	_, err = io.ReadFull(br, got)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
 }
