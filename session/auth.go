@@ -20,7 +20,7 @@ func (c *Client) reauth(f *protocol.Frame) error {
 			auth.ErrForbidden, id.Subject, old.Subject)
 	}
 	c.who.Store(&id)
-	signal(c.renewed)
+	c.armExpiry()
 	c.log.Debug("credentials refreshed", "expires", id.Expires)
 	return nil
 }

@@ -17,9 +17,11 @@ import (
 
 // Client is one client of the server, over its [Transport]: a WebSocket
 // session, or a REST subscription stream. It owns the client's
-// subscriptions and its outbound queue, and one writer that drains the
-// queue to the transport, keeps the connection alive, ends the client
-// when its credentials expire, and closes the transport last.
+// subscriptions and its outbound queue, and a writer that drains the
+// queue to the transport, keeps the connection alive and closes the
+// transport last. The writer is a goroutine that runs only while there
+// is something to do: an idle client holds no goroutine for it, only two
+// timers (keep-alive and credential expiry) that start one.
 //
 // Flow control has two levels. A subscription holds at most its
 // max_inflight unacknowledged deliveries (the bridge asks JetStream for
@@ -44,21 +46,26 @@ type Client struct {
 
 	who     atomic.Pointer[auth.Identity]
 	authc   atomic.Pointer[authContext] // authCtx's, for who
-	renewed chan struct{}               // the writer re-arms the expiry timer
 	pending chan struct{}               // slots for commands awaiting JetStream
 	amu     sync.Mutex
 	acking  map[ackKey]chan struct{} // the last ack command of each message, done when closed
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex
-	subs    map[string]*subscription
-	queue   []queued
-	queued  int // bytes in queue
-	paused  bool
-	closing *Disconnect
-	flush   bool          // flush the queue before closing
-	wake    chan struct{} // the writer has work
-	done    chan struct{} // closed when the writer is done
+	mu        sync.Mutex
+	subs      map[string]*subscription
+	queue     []queued
+	queued    int // bytes in queue
+	paused    bool
+	closing   *Disconnect
+	flush     bool        // flush the queue before closing
+	started   bool        // the transport may be written to
+	writing   bool        // a writer goroutine runs (for good once closing)
+	ping      bool        // the keep-alive timer fired; the writer runs KeepAlive
+	keepAlive *time.Timer // sets ping
+	expiry    *time.Timer // ends the client when its credentials expire
+	last      time.Time   // of the last write; the writer's
+
+	done chan struct{} // closed when the client has ended
 }
 
 // queued is one frame waiting for the writer, with what it weighs.
@@ -77,10 +84,8 @@ func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bo
 	c := &Client{
 		h: h, t: t, id: id, single: single, every: every, ctx: ctx, cancel: cancel, wctx: wctx, abort: abort,
 		log:     h.log.With(kind, id, "remote", r.RemoteAddr, "proto", r.Proto),
-		renewed: make(chan struct{}, 1),
 		pending: make(chan struct{}, h.opts.MaxPending), acking: map[ackKey]chan struct{}{},
 		subs: map[string]*subscription{},
-		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
 	who := auth.IdentityFrom(r.Context())
@@ -98,12 +103,56 @@ func (c *Client) ID() string { return c.id }
 // Context ends when the client has ended.
 func (c *Client) Context() context.Context { return c.ctx }
 
-// run drains the queue to the transport until the client ends, then
-// ends its subscriptions and waits for its commands.
-func (c *Client) run() {
-	defer c.h.unregister(c)
-	d := c.writeLoop()
+// start lets the writer write to the transport (what was queued before
+// goes first) and starts the keep-alive and expiry timers. The client
+// runs until it ends; Done then closes.
+func (c *Client) start() {
 	c.mu.Lock()
+	c.started = true
+	c.last = time.Now()
+	c.keepAlive = time.AfterFunc(c.every, c.tick)
+	c.expiry = time.AfterFunc(time.Hour, c.expire)
+	c.armExpiryLocked()
+	c.mu.Unlock()
+	c.kick()
+}
+
+// kick makes sure a writer runs when there is something to do.
+func (c *Client) kick() {
+	c.mu.Lock()
+	spawn := c.started && !c.writing && (len(c.queue) > 0 || c.ping || c.closing != nil)
+	if spawn {
+		c.writing = true
+	}
+	c.mu.Unlock()
+	if spawn {
+		go c.write()
+	}
+}
+
+// tick is the keep-alive timer's: the writer runs KeepAlive.
+func (c *Client) tick() {
+	c.mu.Lock()
+	c.ping = true
+	c.mu.Unlock()
+	c.kick()
+}
+
+// expire is the expiry timer's.
+func (c *Client) expire() {
+	if c.who.Load().Expired(time.Now()) {
+		c.log.Info("credentials expired, closing", "identity", c.who.Load().Key())
+		c.close(disconnectExpired)
+	}
+}
+
+// finish ends the client with d: its subscriptions, its commands, then
+// the transport.
+func (c *Client) finish(d Disconnect) {
+	defer c.h.unregister(c)
+	c.mu.Lock()
+	c.keepAlive.Stop()
+	c.expiry.Stop()
 	subs := c.subs
 	c.subs = nil
 	c.mu.Unlock()
@@ -156,14 +205,7 @@ func (c *Client) end(d Disconnect, flush, cut bool) {
 	if cut {
 		c.abort()
 	}
-	signal(c.wake)
-}
-
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
+	c.kick()
 }
 
 // send queues f for the client. It reports false once the client is
@@ -201,7 +243,7 @@ func (c *Client) send(f *protocol.Frame) bool {
 	for _, sub := range subs {
 		sub.bs.SetPaused(true)
 	}
-	signal(c.wake)
+	c.kick()
 	return true
 }
 
@@ -213,9 +255,11 @@ func (c *Client) subsLocked() []*subscription {
 	return subs
 }
 
-// take removes what the writer writes next: up to a batch of frames, or
-// the reason to close once nothing is left to flush.
-func (c *Client) take() ([]queued, *Disconnect) {
+// take removes what the writer writes next: up to a batch of frames;
+// once nothing is left to flush, the reason to close, or else whether to
+// run KeepAlive. With nothing at all to do the writer is done: take
+// says so (nil, nil, false) and a later kick starts another.
+func (c *Client) take() ([]queued, *Disconnect, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, bytes := 0, 0
@@ -225,13 +269,24 @@ func (c *Client) take() ([]queued, *Disconnect) {
 	}
 	if n == 0 {
 		c.queue = c.queue[:0] // reuse the storage
-		return nil, c.closing
+		if c.closing != nil {
+			return nil, c.closing, false
+		}
+		ping := c.ping
+		c.ping = false
+		if !ping {
+			c.writing = false
+			if cap(c.queue) > 64 {
+				c.queue = nil // an idle client holds no big queue
+			}
+		}
+		return nil, nil, ping
 	}
 	batch := make([]queued, n)
 	copy(batch, c.queue)
 	clear(c.queue[:n])
 	c.queue = c.queue[n:]
-	return batch, nil
+	return batch, nil, false
 }
 
 // written accounts for frames the transport took, resuming the
@@ -251,76 +306,73 @@ func (c *Client) written(bytes int) {
 	}
 }
 
-// writeLoop is the client's writer. It returns why the client ended.
-func (c *Client) writeLoop() Disconnect {
-	keepAlive := time.NewTicker(c.every)
-	defer keepAlive.Stop()
-	expiry := time.NewTimer(time.Hour)
-	defer expiry.Stop()
-	c.armExpiry(expiry)
-	last := time.Now()
+// write is the client's writer: it drains the queue, runs KeepAlive when
+// the timer asked, and returns when there is nothing left to do, or ends
+// the client once it is closing and the queue is flushed.
+func (c *Client) write() {
 	for {
-		batch, closing := c.take()
-		if closing != nil {
-			return *closing
-		}
-		if len(batch) > 0 {
-			// Allocated per batch, not held while the client idles.
-			encoded, bytes := make([][]byte, 0, len(batch)), 0
-			for _, q := range batch {
-				bytes += q.size
-				b, err := c.t.Encode(q.f)
-				if err != nil {
-					c.log.Error("encode frame", "type", q.f.Type, "err", err)
-					continue
-				}
-				if b != nil {
-					encoded = append(encoded, b)
-				}
-			}
-			if len(encoded) > 0 {
-				ctx, cancel := context.WithTimeout(c.wctx, c.h.opts.SlowConsumerTimeout)
-				err := c.t.Write(ctx, encoded)
-				slow := ctx.Err() != nil && c.wctx.Err() == nil
-				cancel()
-				if err != nil {
-					if slow {
-						c.log.Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
-						c.h.opts.Metrics.SlowClientDisconnect(c.transport())
-						c.closeNow(slowConsumer("write blocked for " + c.h.opts.SlowConsumerTimeout.String()))
-					} else {
-						c.closeNow(Disconnect{Close: protocol.CloseNormal, Reason: "write failed"})
-					}
-					continue
-				}
-				last = time.Now()
-			}
-			c.written(bytes)
-			continue
-		}
-		select {
-		case <-c.wake:
-		case <-keepAlive.C:
-			if d := c.t.KeepAlive(c.wctx, time.Since(last)); d != nil {
+		batch, closing, ping := c.take()
+		switch {
+		case closing != nil:
+			c.finish(*closing)
+			return
+		case ping:
+			if d := c.t.KeepAlive(c.wctx, time.Since(c.last)); d != nil {
 				c.closeNow(*d)
 			}
-		case <-c.renewed:
-			c.armExpiry(expiry)
-		case <-expiry.C:
-			if c.who.Load().Expired(time.Now()) {
-				c.log.Info("credentials expired, closing", "identity", c.who.Load().Key())
-				c.close(disconnectExpired)
+			c.keepAlive.Reset(c.every)
+			continue
+		case batch == nil:
+			return
+		}
+		// Allocated per batch, not held while the client idles.
+		encoded, bytes := make([][]byte, 0, len(batch)), 0
+		for _, q := range batch {
+			bytes += q.size
+			b, err := c.t.Encode(q.f)
+			if err != nil {
+				c.log.Error("encode frame", "type", q.f.Type, "err", err)
+				continue
+			}
+			if b != nil {
+				encoded = append(encoded, b)
 			}
 		}
+		if len(encoded) > 0 {
+			ctx, cancel := context.WithTimeout(c.wctx, c.h.opts.SlowConsumerTimeout)
+			err := c.t.Write(ctx, encoded)
+			slow := ctx.Err() != nil && c.wctx.Err() == nil
+			cancel()
+			if err != nil {
+				if slow {
+					c.log.Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
+					c.h.opts.Metrics.SlowClientDisconnect(c.transport())
+					c.closeNow(slowConsumer("write blocked for " + c.h.opts.SlowConsumerTimeout.String()))
+				} else {
+					c.closeNow(Disconnect{Close: protocol.CloseNormal, Reason: "write failed"})
+				}
+				continue
+			}
+			c.last = time.Now()
+		}
+		c.written(bytes)
 	}
 }
 
-// armExpiry sets t to fire when the client's credentials expire, or
-// stops it for credentials that do not.
-func (c *Client) armExpiry(t *time.Timer) {
-	t.Stop()
+// armExpiry sets the expiry timer to fire when the client's credentials
+// expire (after a refresh), or stops it for credentials that do not.
+func (c *Client) armExpiry() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.expiry != nil {
+		c.armExpiryLocked()
+	}
+}
+
+func (c *Client) armExpiryLocked() {
+	c.expiry.Stop()
 	if exp := c.who.Load().Expires; !exp.IsZero() {
-		t.Reset(time.Until(exp))
+		c.expiry.Reset(time.Until(exp))
 	}
 }
 
@@ -490,7 +542,8 @@ func (h *Handler) stream(r *http.Request, t Transport, keepAlive time.Duration, 
 	}
 	if err := open(c); err != nil {
 		c.closeNow(disconnectNormal)
-		c.run()
+		c.start()
+		<-c.done
 		return err
 	}
 	if err := begin(); err != nil {
@@ -498,6 +551,7 @@ func (h *Handler) stream(r *http.Request, t Transport, keepAlive time.Duration, 
 	}
 	stop := context.AfterFunc(r.Context(), func() { c.closeNow(disconnectNormal) })
 	defer stop()
-	c.run()
+	c.start()
+	<-c.done
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 // the slow-client policy, keep-alive, credential expiry and shutdown.
 //
 // A Client calls Encode from any goroutine, and Write, KeepAlive and
-// Close from its writer goroutine only, one at a time.
+// Close from its writer only, one at a time (the writer is a goroutine
+// that runs while there is work, not always the same one).
 type Transport interface {
 	// Encode returns the bytes that carry f, or nil when the transport
 	// has no use for frames of f's type (a REST stream shows only
@@ -29,7 +30,7 @@ type Transport interface {
 	// client with the returned Disconnect.
 	KeepAlive(ctx context.Context, idle time.Duration) *Disconnect
 	// Close ends the transport, telling the peer why where it can. It
-	// is called once, last, from the writer goroutine.
+	// is called once, last, from the writer.
 	Close(d Disconnect)
 }
 

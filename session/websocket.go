@@ -102,9 +102,9 @@ func (t *wsTransport) Close(d Disconnect) {
 	t.wg.Wait()
 }
 
-// serveWebSocket runs an accepted session: the client's writer on a
-// goroutine of its own, the reader (which runs the commands) on this
-// one, until either ends the session.
+// serveWebSocket runs an accepted session: the reader (which runs the
+// commands) on this goroutine, the client's writer when it has work,
+// until either ends the session.
 func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec protocol.Codec) {
 	t := newWSTransport(conn, codec, h.opts.PingInterval)
 	c, ok := h.newClient(r, t, "session", false, h.opts.PingInterval)
@@ -119,7 +119,7 @@ func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec pr
 		Type: protocol.TypeHello, Version: protocol.Version, Session: c.id,
 		MaxFrame: int(h.opts.MaxFrameBytes), MaxSubs: h.opts.MaxSubscriptions, Heartbeat: h.opts.PingInterval,
 	})
-	go c.run()
+	c.start()
 	err := c.readLoop(conn, codec)
 	c.close(disconnectNormal)
 	<-c.done
