@@ -4,8 +4,8 @@
 //
 // Three clients, one per API:
 //
-//   - [Dial] opens a [*Session]: one WebSocket (HTTP/2 extended CONNECT
-//     or HTTP/1.1, JSON or msgpack frames) carrying many subscriptions,
+//   - [Dial] opens a [*Session]: one WebSocket (HTTP/1.1, or HTTP/2
+//     extended CONNECT, JSON or msgpack frames) carrying many subscriptions,
 //     publishes and acknowledgements at once. It reconnects by itself and
 //     restores its subscriptions. This is the client for long-lived
 //     services.

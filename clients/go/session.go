@@ -24,9 +24,11 @@ type Transport string
 
 // Transports.
 const (
-	// TransportAuto tries HTTP/2 (extended CONNECT over TLS, or h2c for
-	// ws:// URLs) and falls back to HTTP/1.1 when the server does not
-	// speak it. The default.
+	// TransportAuto tries HTTP/1.1 and falls back to HTTP/2 (extended
+	// CONNECT over TLS, or h2c for ws:// URLs) when the handshake gets no
+	// HTTP answer. The default: a session over its own HTTP/1.1
+	// connection costs the server less per message than one over an
+	// HTTP/2 stream (docs/benchmarks.md, round three).
 	TransportAuto Transport = ""
 	// TransportHTTP1 is an HTTP/1.1 Upgrade, one TCP connection per
 	// session.

@@ -78,14 +78,14 @@ func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
 		ws, err = s.handshake(ctx, u, TransportHTTP2, header)
 		tr = TransportHTTP2
 	default:
-		tr = TransportHTTP2
-		ws, err = s.handshake(ctx, u, TransportHTTP2, header)
+		tr = TransportHTTP1
+		ws, err = s.handshake(ctx, u, TransportHTTP1, header)
 		var he *handshakeError
 		if err != nil && !errors.As(err, &he) && ctx.Err() == nil {
-			// No HTTP answer over h2: the server does not speak it (or
-			// not extended CONNECT). HTTP/1.1 then.
-			tr = TransportHTTP1
-			ws, err = s.handshake(ctx, u, TransportHTTP1, header)
+			// No HTTP answer over HTTP/1.1: the server (or a proxy on
+			// the way) speaks only HTTP/2. Extended CONNECT then.
+			tr = TransportHTTP2
+			ws, err = s.handshake(ctx, u, TransportHTTP2, header)
 		}
 	}
 	if err != nil {

@@ -95,7 +95,7 @@ func startGated(t *testing.T, tr transport, gate *auth.Gate) *server {
 	ts := testenv.Serve(t, h, tr, testenv.ServeOptions{})
 	s.URL, s.WSURL, s.tls = ts.URL, ts.WSURL+"/v1/session", ts.TLS
 	s.client = ts.Client
-	if tr == h2tls { // the SDK's REST clients: HTTP/2 over TLS, negotiated
+	if tr == h2tls || tr == testenv.H2TLSOnly { // the SDK's REST clients: HTTP/2 over TLS, negotiated
 		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: s.tls, ForceAttemptHTTP2: true}}
 		t.Cleanup(s.client.CloseIdleConnections)
 	}

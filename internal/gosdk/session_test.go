@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	httpmq "github.com/httpmq/httpmq/clients/go"
+	"github.com/httpmq/httpmq/internal/testenv"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -162,9 +163,12 @@ func TestSessionAutoTransport(t *testing.T) {
 		want      httpmq.Transport
 		handshake []string
 	}{
+		// HTTP/1.1 wherever the server speaks it; HTTP/2 otherwise.
 		{http1, httpmq.TransportHTTP1, []string{"GET HTTP/1.1"}},
-		{h2c, httpmq.TransportHTTP2, []string{"CONNECT HTTP/2.0"}},
-		{h2tls, httpmq.TransportHTTP2, []string{"CONNECT HTTP/2.0"}},
+		{h2c, httpmq.TransportHTTP1, []string{"GET HTTP/1.1"}},
+		{h2tls, httpmq.TransportHTTP1, []string{"GET HTTP/1.1"}},
+		{testenv.H2COnly, httpmq.TransportHTTP2, []string{"CONNECT HTTP/2.0"}},
+		{testenv.H2TLSOnly, httpmq.TransportHTTP2, []string{"CONNECT HTTP/2.0"}},
 	} {
 		t.Run(string(tc.tr), func(t *testing.T) {
 			srv := startServer(t, tc.tr)
@@ -178,7 +182,7 @@ func TestSessionAutoTransport(t *testing.T) {
 
 func TestSessionDialErrors(t *testing.T) {
 	srv := startServer(t, h2c)
-	// An HTTP answer is final: no fallback to HTTP/1.1.
+	// An HTTP answer is final: no fallback to HTTP/2.
 	_, err := httpmq.Dial(ctx(t), srv.URL+"/v1/elsewhere", nil)
 	var apiErr *httpmq.APIError
 	require.ErrorAs(t, err, &apiErr)

@@ -24,6 +24,12 @@ const (
 // Transports lists them all, for table tests.
 var Transports = []Transport{HTTP1, H2TLS, H2C}
 
+// Servers that speak HTTP/2 only, for clients that must fall back to it.
+const (
+	H2TLSOnly Transport = "HTTP/2 TLS only"
+	H2COnly   Transport = "h2c only"
+)
+
 // Server is a handler served on loopback over one transport.
 type Server struct {
 	// URL is the base URL: http://… or https://host:port.
@@ -59,15 +65,19 @@ func Serve(t testing.TB, h http.Handler, tr Transport, o ServeOptions) *Server {
 	case HTTP1:
 		ts.Start()
 		s.Client = ts.Client()
-	case H2TLS:
+	case H2TLS, H2TLSOnly:
 		ts.EnableHTTP2 = true
+		if tr == H2TLSOnly {
+			ts.Config.Protocols = new(http.Protocols)
+			ts.Config.Protocols.SetHTTP2(true)
+		}
 		ts.StartTLS()
 		s.Client = ts.Client()
 		s.TLS = &tls.Config{RootCAs: ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
 		h2 = h2ws.NewTransport(s.TLS, false)
-	case H2C:
+	case H2C, H2COnly:
 		ts.Config.Protocols = new(http.Protocols)
-		ts.Config.Protocols.SetHTTP1(true)
+		ts.Config.Protocols.SetHTTP1(tr == H2C)
 		ts.Config.Protocols.SetUnencryptedHTTP2(true)
 		ts.Start()
 		h2 = h2ws.NewTransport(nil, true)
