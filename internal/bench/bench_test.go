@@ -54,7 +54,7 @@ func TestShortRun(t *testing.T) {
 	for _, want := range []string{
 		"publish/native", "publish/session-json", "publish/session-msgpack", "publish/session-msgpack-http1", "publish/rest-h2c", "publish/rest-http1", "publish/rest-batch-h2c",
 		"consume/native", "consume/session-json", "consume/session-msgpack", "consume/session-msgpack-http1", "consume/rest-h2c",
-		"latency/native", "latency/session-msgpack", "latency/session-msgpack-http1", "memory/session-msgpack", "fanout/native", "fanout/session-msgpack",
+		"latency/native", "latency/session-msgpack", "latency/session-msgpack-http1", "memory/session-msgpack", "memory/session-msgpack-http1", "fanout/native", "fanout/session-msgpack",
 		"live/native", "live/session-msgpack", "live/session-msgpack-http1", "live-latency/native", "live-latency/session-msgpack", "live-latency/session-msgpack-http1",
 	} {
 		assert.True(t, seen[want], "no result for %s", want)

@@ -49,7 +49,7 @@ type Options struct {
 	// live scenario, default 1,000; LiveRate its latency run's offered
 	// rate, default 100 msg/s (for LatencyDuration).
 	LiveSubscribers, LiveRate int
-	// Variants, if set, limits the publish, consume and live scenarios to these
+	// Variants, if set, limits the publish, consume, memory and live scenarios to these
 	// variants ("session-msgpack", "rest-h2c", ...); native always runs,
 	// for the ratios.
 	Variants []string
@@ -637,9 +637,9 @@ func (r *runner) memstats(ctx context.Context) (MemStats, error) {
 	return m, json.NewDecoder(resp.Body).Decode(&m)
 }
 
-// memory opens Sessions idle sessions over HTTP/1.1, each holding one
-// subscription to a shared push consumer, and divides the server's
-// memory growth by their number.
+// memory opens Sessions idle sessions over HTTP/1.1, then over HTTP/2,
+// each holding one subscription to a shared push consumer, and divides
+// the server's memory growth by their number.
 func (r *runner) memory(ctx context.Context) ([]Result, error) {
 	stream, _, err := r.stream(ctx, "memory")
 	if err != nil {
@@ -649,23 +649,48 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 	if _, err := r.admin.CreateConsumer(ctx, stream, httpmq.NewConsumer{Name: name, Mode: "push", DeliveryGroup: "idle"}); err != nil {
 		return nil, err
 	}
+	var out []Result
+	profile := r.o.ServerHeapProfile
+	for _, v := range []struct {
+		name string
+		tr   httpmq.Transport
+	}{{"session-msgpack-http1", httpmq.TransportHTTP1}, {"session-msgpack", httpmq.TransportHTTP2}} {
+		if !r.wants(v.name) {
+			continue
+		}
+		res, err := r.idleSessions(ctx, stream, name, v.name, v.tr, profile)
+		if err != nil {
+			return out, err
+		}
+		profile = nil // of the first only
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// idleSessions measures Sessions idle sessions over tr subscribed to
+// stream's consumer, writing the server's heap profile to profile (if
+// set) while they are open. It returns once the server has let them go.
+func (r *runner) idleSessions(ctx context.Context, stream, consumer, variant string, tr httpmq.Transport, profile io.Writer) (Result, error) {
 	before, err := r.memstats(ctx)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
 	sessions := make([]*httpmq.Session, 0, r.o.Sessions)
-	defer func() {
+	closeAll := func() {
 		for _, s := range sessions {
 			_ = s.Close()
 		}
-	}()
+		sessions = nil
+	}
+	defer closeAll()
 	start := time.Now()
-	elapsed, errs := parallel(ctx, 64, r.o.Sessions, func(ctx context.Context, _ int) error {
-		s, err := r.session(ctx, httpmq.EncodingMsgpack, httpmq.TransportHTTP1)
+	_, errs := parallel(ctx, 64, r.o.Sessions, func(ctx context.Context, _ int) error {
+		s, err := r.session(ctx, httpmq.EncodingMsgpack, tr)
 		if err != nil {
 			return err
 		}
-		if _, err := s.Subscribe(ctx, stream, name, &httpmq.SubscribeOptions{Group: "idle"}); err != nil {
+		if _, err := s.Subscribe(ctx, stream, consumer, &httpmq.SubscribeOptions{Group: "idle"}); err != nil {
 			_ = s.Close()
 			return err
 		}
@@ -674,18 +699,17 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 		memMu.Unlock()
 		return nil
 	})
-	_ = elapsed
 	after, err := r.memstats(ctx)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	if r.o.ServerHeapProfile != nil {
-		if err := r.fetch(ctx, "/debug/pprof/heap", r.o.ServerHeapProfile); err != nil {
-			return nil, err
+	if profile != nil {
+		if err := r.fetch(ctx, "/debug/pprof/heap", profile); err != nil {
+			return Result{}, err
 		}
 	}
 	n := len(sessions)
-	res := Result{Scenario: "memory", Variant: "session-msgpack", Storage: "memory", Count: n, Errors: errs,
+	res := Result{Scenario: "memory", Variant: variant, Storage: "memory", Count: n, Errors: errs,
 		Seconds: time.Since(start).Seconds()}
 	if n > 0 {
 		res.HeapPerSession = (float64(after.HeapInuse) - float64(before.HeapInuse)) / float64(n)
@@ -693,7 +717,26 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 		res.BytesPerSession = res.HeapPerSession + res.StackPerSession
 		res.GoroutinesPerSession = float64(after.Goroutines-before.Goroutines) / float64(n)
 	}
-	return []Result{res}, nil
+	closeAll()
+	// The next measurement starts from a server without these sessions.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		m, err := r.memstats(ctx)
+		if err != nil {
+			return res, err
+		}
+		if m.Goroutines <= before.Goroutines+n/100+10 {
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return res, fmt.Errorf("%d sessions still held by the server a minute after closing", m.Goroutines-before.Goroutines)
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 var memMu sync.Mutex
