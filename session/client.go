@@ -43,6 +43,7 @@ type Client struct {
 	cancel context.CancelFunc
 	abort  context.CancelFunc // cuts a blocked write short (slow consumer)
 	wctx   context.Context    // writes run under it
+	slow   atomic.Bool        // the write timer cut a write short
 
 	who     atomic.Pointer[auth.Identity]
 	authc   atomic.Pointer[authContext] // authCtx's, for who
@@ -63,6 +64,7 @@ type Client struct {
 	ping      bool        // the keep-alive timer fired; the writer runs KeepAlive
 	keepAlive *time.Timer // sets ping
 	expiry    *time.Timer // ends the client when its credentials expire
+	wtimer    *time.Timer // runs while a write does: fires when it blocks too long
 	last      time.Time   // of the last write; the writer's
 
 	done chan struct{} // closed when the client has ended
@@ -113,6 +115,11 @@ func (c *Client) start() {
 	c.keepAlive = time.AfterFunc(c.every, c.tick)
 	c.expiry = time.AfterFunc(time.Hour, c.expire)
 	c.armExpiryLocked()
+	c.wtimer = time.AfterFunc(time.Hour, func() {
+		c.slow.Store(true)
+		c.abort()
+	})
+	c.wtimer.Stop()
 	c.mu.Unlock()
 	c.kick()
 }
@@ -153,6 +160,7 @@ func (c *Client) finish(d Disconnect) {
 	c.mu.Lock()
 	c.keepAlive.Stop()
 	c.expiry.Stop()
+	c.wtimer.Stop()
 	subs := c.subs
 	c.subs = nil
 	c.mu.Unlock()
@@ -339,12 +347,14 @@ func (c *Client) write() {
 			}
 		}
 		if len(encoded) > 0 {
-			ctx, cancel := context.WithTimeout(c.wctx, c.h.opts.SlowConsumerTimeout)
+			// One timer per client, not a context with its own per write.
+			timeout := c.h.opts.SlowConsumerTimeout
+			ctx := &writeCtx{Context: c.wctx, deadline: time.Now().Add(timeout)}
+			c.wtimer.Reset(timeout)
 			err := c.t.Write(ctx, encoded)
-			slow := ctx.Err() != nil && c.wctx.Err() == nil
-			cancel()
+			c.wtimer.Stop()
 			if err != nil {
-				if slow {
+				if c.slow.Load() {
 					c.log.Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
 					c.h.opts.Metrics.SlowClientDisconnect(c.transport())
 					c.closeNow(slowConsumer("write blocked for " + c.h.opts.SlowConsumerTimeout.String()))
@@ -358,6 +368,15 @@ func (c *Client) write() {
 		c.written(bytes)
 	}
 }
+
+// writeCtx is the context of one write: the client's, with the deadline
+// its write timer enforces (transports that set write deadlines read it).
+type writeCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (w *writeCtx) Deadline() (time.Time, bool) { return w.deadline, true }
 
 // armExpiry sets the expiry timer to fire when the client's credentials
 // expire (after a refresh), or stops it for credentials that do not.
