@@ -70,9 +70,12 @@ type Client struct {
 	done chan struct{} // closed when the client has ended
 }
 
-// queued is one frame waiting for the writer, with what it weighs.
+// queued is one frame waiting for the writer, with what it weighs:
+// f, or enc when the frame is already encoded (a live message, encoded
+// once for all the sessions of a codec).
 type queued struct {
 	f    *protocol.Frame
+	enc  []byte
 	size int
 }
 
@@ -225,13 +228,18 @@ func (c *Client) send(f *protocol.Frame) bool {
 			size += len(k) + len(v) + 4
 		}
 	}
+	return c.enqueue(queued{f: f, size: size})
+}
+
+// enqueue queues q for the client (see send).
+func (c *Client) enqueue(q queued) bool {
 	c.mu.Lock()
 	if c.closing != nil {
 		c.mu.Unlock()
 		return false
 	}
-	c.queue = append(c.queue, queued{f, size})
-	c.queued += size
+	c.queue = append(c.queue, q)
+	c.queued += q.size
 	over := c.queued > c.h.opts.MaxQueuedBytes
 	pause := !c.paused && c.queued > c.h.opts.MaxQueuedBytes/2
 	if pause {
@@ -337,6 +345,10 @@ func (c *Client) write() {
 		encoded, bytes := make([][]byte, 0, len(batch)), 0
 		for _, q := range batch {
 			bytes += q.size
+			if q.enc != nil {
+				encoded = append(encoded, q.enc)
+				continue
+			}
 			b, err := c.t.Encode(q.f)
 			if err != nil {
 				c.log.Error("encode frame", "type", q.f.Type, "err", err)
@@ -452,6 +464,9 @@ func (c *Client) Listen(ctx context.Context, id string, o LiveRequest, ok *proto
 		o.MaxBuffer = c.h.opts.MaxQueuedBytes
 	}
 	return c.add(id, ok, func(sub *subscription) (source, error) {
+		if ct, ok := c.t.(codecTransport); ok {
+			sub.codec = ct.Codec() // live messages are encoded once for all
+		}
 		ls, err := c.h.opts.Broker.Listen(ctx, o, sub)
 		if err == nil && ok != nil {
 			ok.Stream, ok.Recovered = ls.Stream(), ls.Recovered()

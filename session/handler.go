@@ -104,9 +104,10 @@ func (o Options) withDefaults() Options {
 // server (REST streams too: [Handler.Stream]), so that Stats and Shutdown
 // cover them all. It is safe for concurrent use.
 type Handler struct {
-	opts  Options
-	log   *slog.Logger
-	count atomic.Int64 // WebSocket sessions, for MaxSessions
+	opts   Options
+	log    *slog.Logger
+	count  atomic.Int64 // WebSocket sessions, for MaxSessions
+	shared shared       // live messages encoded once
 
 	mu      sync.Mutex
 	clients map[*Client]struct{}

@@ -43,14 +43,25 @@ func TestLive(t *testing.T) {
 				assert.Empty(t, m.Consumer)
 				assert.Equal(t, fmt.Sprint(seq), string(m.Data))
 			}
+			// Sessions of both codecs share the message, encoded once per
+			// codec: each gets it with its own subscription id.
 			other := dial(t, srv, sp)
 			other.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: "q", Subject: "prices.*"})
+			otherCodec := protocol.SubprotocolMsgpack
+			if sp == otherCodec {
+				otherCodec = protocol.SubprotocolJSON
+			}
+			third := dial(t, srv, otherCodec)
+			third.ok(&protocol.Frame{Type: protocol.TypeSubscribe, ID: "1", Sub: `r "3"`, Subject: "prices.>"})
 			pub := c.ok(&protocol.Frame{Type: protocol.TypePublish, ID: "2", Subject: "prices.usd", Data: []byte("live")})
-			for _, cl := range []*client{c, other} {
+			for cl, sub := range map[*client]string{c: "p", other: "q", third: `r "3"`} {
 				m := cl.next()
+				assert.Equal(t, sub, m.Sub)
 				assert.Equal(t, pub.Seq, m.StreamSeq)
+				assert.Equal(t, "prices.usd", m.Subject)
 				assert.Equal(t, "live", string(m.Data))
 			}
+			third.ok(&protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "4", Sub: `r "3"`})
 			// An ack of a live message names no consumer: refused.
 			c.fails(&protocol.Frame{Type: protocol.TypeAck, ID: "3", Stream: "P", Consumer: "none", StreamSeq: pub.Seq, ConsumerSeq: 1}, protocol.CodeConsumerNotFound)
 			c.ok(&protocol.Frame{Type: protocol.TypeUnsubscribe, ID: "4", Sub: "p"})

@@ -16,12 +16,15 @@ type subscription struct {
 	c  *Client
 	id string
 	bs source
+	// codec, for a live subscription over a transport whose frames are
+	// the codec's: its messages come encoded once for all (see shared).
+	codec protocol.Codec
 
 	// Deliveries that arrive before the subscribe's ok is queued wait
 	// here (no more than the credit), so that the ok comes first.
 	mu      sync.Mutex
 	started bool
-	early   []*protocol.Frame
+	early   []queued
 }
 
 var _ bridge.Receiver = (*subscription)(nil)
@@ -34,29 +37,48 @@ func (sub *subscription) start(ok *protocol.Frame) {
 	if ok != nil {
 		sub.c.send(ok)
 	}
-	for _, f := range sub.early {
-		sub.c.send(f)
+	for _, q := range sub.early {
+		sub.c.enqueue(q)
 	}
 	sub.early, sub.started = nil, true
+}
+
+// msgFrame is the msg frame of d for subscription sub.
+func msgFrame(d *bridge.Delivery, sub string) *protocol.Frame {
+	return &protocol.Frame{
+		Type: protocol.TypeMsg, Sub: sub, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
+		StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
+		Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
+	}
 }
 
 // Deliver implements bridge.Receiver: the delivery is the client's once
 // queued.
 func (sub *subscription) Deliver(d *bridge.Delivery) {
-	f := &protocol.Frame{
-		Type: protocol.TypeMsg, Sub: sub.id, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
-		StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
-		Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
+	var q queued
+	if sub.codec != nil {
+		if b, err := sub.c.h.shared.encode(sub.codec, d, sub.id); err == nil {
+			q = queued{enc: b, size: 64 + len(b)}
+		}
+	}
+	if q.enc == nil {
+		q.f = msgFrame(d, sub.id)
+		q.size = 64 + len(d.Data) + len(d.Subject)
+		for k, vs := range d.Header {
+			for _, v := range vs {
+				q.size += len(k) + len(v) + 4
+			}
+		}
 	}
 	sub.mu.Lock()
 	if !sub.started {
-		sub.early = append(sub.early, f)
+		sub.early = append(sub.early, q)
 		sub.mu.Unlock()
 		sub.c.h.opts.Metrics.Delivered(sub.c.transport(), d.Deliveries > 1)
 		return
 	}
 	sub.mu.Unlock()
-	sub.c.send(f)
+	sub.c.enqueue(q)
 	sub.c.h.opts.Metrics.Delivered(sub.c.transport(), d.Deliveries > 1)
 }
 

@@ -38,6 +38,10 @@ func newWSTransport(conn *websocket.Conn, codec protocol.Codec, every time.Durat
 
 func (t *wsTransport) Encode(f *protocol.Frame) ([]byte, error) { return t.codec.Encode(f) }
 
+// Codec makes live messages come encoded once for all sessions of the
+// codec (see shared).
+func (t *wsTransport) Codec() protocol.Codec { return t.codec }
+
 // Write sends the frames as one message (see protocol.AppendFrame),
 // built in a buffer shared through a pool: sized once for the batch,
 // held only while it is written (an idle session holds none).
