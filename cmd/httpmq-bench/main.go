@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		short     = fs.Bool("short", false, "tiny counts: checks that every scenario runs, measures nothing")
 		tableFrom = fs.String("table-from", "", "print the table of a file of -json results, and run nothing")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (with -in-process: client and server)")
-		heapprof  = fs.String("server-heapprofile", "", "write the server's heap profile, taken while the memory scenario's sessions are open, to `file`")
+		heapprof  = fs.String("server-heapprofile", "", "write the server's heap profile, taken while the memory scenario's HTTP/1.1 sessions are open, to `file`")
 	)
 	fs.IntVar(&o.Size, "size", 128, "payload size in bytes")
 	fs.IntVar(&o.Count, "count", 20_000, "messages per throughput measurement")

@@ -45,10 +45,7 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	nlat = latencyResult(nlat, lat)
 	out := []Result{res}
 	var sessionLat []Result
-	for _, v := range []struct {
-		name string
-		tr   httpmq.Transport
-	}{{"session-msgpack", httpmq.TransportHTTP2}, {"session-msgpack-http1", httpmq.TransportHTTP1}} {
+	for _, v := range msgpackVariants {
 		if !r.wants(v.name) {
 			continue
 		}

@@ -56,7 +56,7 @@ type Options struct {
 	// Progress, if set, is told what runs.
 	Progress func(string)
 	// ServerHeapProfile, if set, receives the server's heap profile taken
-	// while the memory scenario's sessions are open.
+	// while the memory scenario's HTTP/1.1 sessions are open.
 	ServerHeapProfile io.Writer
 }
 
@@ -231,6 +231,9 @@ var sessionVariants = []struct {
 	{"session-msgpack", httpmq.EncodingMsgpack, httpmq.TransportHTTP2},
 	{"session-msgpack-http1", httpmq.EncodingMsgpack, httpmq.TransportHTTP1},
 }
+
+// msgpackVariants are the msgpack ones: over HTTP/2 and over HTTP/1.1.
+var msgpackVariants = sessionVariants[1:]
 
 func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) {
 	var out []Result
@@ -508,7 +511,7 @@ func (r *runner) latency(ctx context.Context, storage string) ([]Result, error) 
 	out := []Result{latencyResult(res, lat)}
 
 	// sessions: publish on one session, receive on another
-	for _, v := range sessionVariants[1:] { // msgpack, over HTTP/2 and HTTP/1.1
+	for _, v := range msgpackVariants {
 		if !r.wants(v.name) {
 			continue
 		}
@@ -637,7 +640,7 @@ func (r *runner) memstats(ctx context.Context) (MemStats, error) {
 	return m, json.NewDecoder(resp.Body).Decode(&m)
 }
 
-// memory opens Sessions idle sessions over HTTP/1.1, then over HTTP/2,
+// memory opens Sessions idle sessions over HTTP/2, then over HTTP/1.1,
 // each holding one subscription to a shared push consumer, and divides
 // the server's memory growth by their number.
 func (r *runner) memory(ctx context.Context) ([]Result, error) {
@@ -650,19 +653,18 @@ func (r *runner) memory(ctx context.Context) ([]Result, error) {
 		return nil, err
 	}
 	var out []Result
-	profile := r.o.ServerHeapProfile
-	for _, v := range []struct {
-		name string
-		tr   httpmq.Transport
-	}{{"session-msgpack-http1", httpmq.TransportHTTP1}, {"session-msgpack", httpmq.TransportHTTP2}} {
+	for _, v := range msgpackVariants {
 		if !r.wants(v.name) {
 			continue
+		}
+		var profile io.Writer
+		if v.tr == httpmq.TransportHTTP1 {
+			profile = r.o.ServerHeapProfile
 		}
 		res, err := r.idleSessions(ctx, stream, name, v.name, v.tr, profile)
 		if err != nil {
 			return out, err
 		}
-		profile = nil // of the first only
 		out = append(out, res)
 	}
 	return out, nil
