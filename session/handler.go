@@ -173,53 +173,58 @@ func (h *Handler) Stats() Stats {
 // session). Over HTTP/2 the stream ends with the handler: it runs the
 // session.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, codec, r, end := h.handshake(w, r)
+	conn, idle, codec, r, end := h.handshake(w, r)
 	if conn == nil {
 		return
 	}
 	h.opts.Metrics.SessionOpened()
-	run := func() {
-		defer end()
-		defer h.opts.Metrics.SessionClosed()
-		h.serveWebSocket(r, conn, codec)
+	closed := func() {
+		h.opts.Metrics.SessionClosed()
+		end()
 	}
-	if r.ProtoMajor == 1 {
-		go run()
+	c := h.openSession(r, conn, idle, codec, closed)
+	if c == nil {
 		return
 	}
-	run()
+	if r.ProtoMajor == 1 {
+		// The reading goroutine starts here, not in a closure, so that
+		// an idle session's stack is shallow (see h2ws.Idle).
+		go c.serve(conn, idle, codec, closed)
+		return
+	}
+	c.serve(conn, idle, codec, closed)
 }
 
 // handshake checks and accepts a WebSocket handshake. It returns the
-// session's connection, codec, request (carrying the identity) and what
-// to call once the session has ended; a nil connection when it answered
-// the client with a refusal.
-func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.Conn, protocol.Codec, *http.Request, func()) {
+// session's connection (and its h2ws.Idle, if any), codec, request
+// (carrying the identity) and what to call once the session has ended;
+// a nil connection when it answered the client with a refusal.
+func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *h2ws.Idle, protocol.Codec, *http.Request, func()) {
 	switch {
 	case r.Method != http.MethodGet && r.Method != http.MethodConnect:
 		w.Header().Set("Allow", "GET, CONNECT")
 		h.refuse(w, r, httpx.NewError(protocol.CodeMethodNotAllowed, "sessions are opened with GET (HTTP/1.1) or CONNECT (HTTP/2)", ""))
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	case r.Method == http.MethodGet && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		w.Header().Set("Upgrade", "websocket")
 		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"this is a WebSocket endpoint", "open it with a WebSocket client; see docs/protocol.md"))
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	if err := checkOrigin(r, h.opts.OriginPatterns, h.opts.AllowLoopbackOrigins); err != nil {
 		h.refuse(w, r, err)
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	ctx, err := h.opts.Gate.Identify(r)
 	if err != nil {
 		h.refuse(w, r, err)
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	r = r.WithContext(ctx)
 	release, err := h.opts.Gate.OpenSession(ctx)
 	if err != nil {
 		h.refuse(w, r, err)
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	codec, ok := negotiate(r)
 	if !ok {
@@ -227,7 +232,7 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.
 		h.refuse(w, r, httpx.NewError(protocol.CodeBadRequest,
 			"no supported WebSocket subprotocol offered",
 			"offer one of "+strings.Join(protocol.Subprotocols(), ", ")+" in Sec-WebSocket-Protocol"))
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	end := func() {
 		h.count.Add(-1)
@@ -236,9 +241,9 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.
 	if n := h.count.Add(1); n > int64(h.opts.MaxSessions) {
 		end()
 		h.refuse(w, r, httpx.NewError(protocol.CodeTooManySessions, "the server is at its session limit", ""))
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
-	conn, err := h2ws.Accept(w, r, &websocket.AcceptOptions{
+	conn, idle, err := h2ws.AcceptIdle(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{codec.Name()},
 		// checkOrigin decided, with the same rules, so that a refusal
 		// gets the JSON envelope instead of Accept's plain text.
@@ -248,9 +253,9 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request) (*websocket.
 		end()
 		h.log.Info("WebSocket handshake failed", "err", err, "remote", r.RemoteAddr)
 		h.opts.Metrics.HandshakeRefused(string(protocol.CodeBadRequest))
-		return nil, nil, nil, nil // Accept answered the client
+		return nil, nil, nil, nil, nil // Accept answered the client
 	}
-	return conn, codec, r, end
+	return conn, idle, codec, r, end
 }
 
 // refuse answers a handshake with err in the JSON envelope, logs why at

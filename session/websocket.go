@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/httpmq/httpmq/internal/h2ws"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -19,6 +20,7 @@ import (
 // handshake at the end.
 type wsTransport struct {
 	conn  *websocket.Conn
+	idle  *h2ws.Idle
 	codec protocol.Codec
 	typ   websocket.MessageType
 	every time.Duration // the ping interval
@@ -28,8 +30,8 @@ type wsTransport struct {
 	wg      sync.WaitGroup
 }
 
-func newWSTransport(conn *websocket.Conn, codec protocol.Codec, every time.Duration) *wsTransport {
-	t := &wsTransport{conn: conn, codec: codec, typ: websocket.MessageText, every: every}
+func newWSTransport(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.Codec, every time.Duration) *wsTransport {
+	t := &wsTransport{conn: conn, idle: idle, codec: codec, typ: websocket.MessageText, every: every}
 	if codec.Binary() {
 		t.typ = websocket.MessageBinary
 	}
@@ -102,19 +104,21 @@ func (t *wsTransport) Close(d Disconnect) {
 	if len(reason) > 123 {
 		reason = reason[:123]
 	}
+	t.idle.Close() // the closing handshake reads the connection
 	_ = t.conn.Close(websocket.StatusCode(d.Close), reason)
 	t.wg.Wait()
 }
 
-// serveWebSocket runs an accepted session: the reader (which runs the
-// commands) on this goroutine, the client's writer when it has work,
-// until either ends the session.
-func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec protocol.Codec) {
-	t := newWSTransport(conn, codec, h.opts.PingInterval)
+// openSession starts the client of an accepted session (its writer
+// sends the hello frame); nil, having closed conn and called end, when
+// the handler is shutting down.
+func (h *Handler) openSession(r *http.Request, conn *websocket.Conn, idle *h2ws.Idle, codec protocol.Codec, end func()) *Client {
+	t := newWSTransport(conn, idle, codec, h.opts.PingInterval)
 	c, ok := h.newClient(r, t, "session", false, h.opts.PingInterval)
 	if !ok {
-		_ = conn.Close(websocket.StatusCode(protocol.CloseGoingAway), protocol.CloseGoingAway.String())
-		return
+		t.Close(Disconnect{Close: protocol.CloseGoingAway})
+		end()
+		return nil
 	}
 	c.log = c.log.With("subprotocol", codec.Name())
 	c.log.Debug("session open")
@@ -124,18 +128,26 @@ func (h *Handler) serveWebSocket(r *http.Request, conn *websocket.Conn, codec pr
 		MaxFrame: int(h.opts.MaxFrameBytes), MaxSubs: h.opts.MaxSubscriptions, Heartbeat: h.opts.PingInterval,
 	})
 	c.start()
-	err := c.readLoop(conn, codec)
+	return c
+}
+
+// serve reads and runs the session's commands until the connection
+// ends or the client does, waits for the client to end, then calls end.
+func (c *Client) serve(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.Codec, end func()) {
+	err := c.readLoop(conn, idle, codec)
 	c.close(disconnectNormal)
 	<-c.done
 	c.log.Debug("session closed", "why", err)
+	end()
 }
 
 // readLoop reads and runs frames until the connection fails or closes.
 // Each message is read into a pooled buffer, taken once the message has
 // begun (an idle session holds none) and returned once its frames have
 // run: decoded frames copy what they keep.
-func (c *Client) readLoop(conn *websocket.Conn, codec protocol.Codec) error {
+func (c *Client) readLoop(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.Codec) error {
 	for {
+		idle.Wait() // near the top of the stack, while nothing comes
 		typ, r, err := conn.Reader(context.Background())
 		if err != nil {
 			return err

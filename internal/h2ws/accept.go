@@ -24,12 +24,24 @@ func IsExtendedConnect(r *http.Request) bool {
 // HTTP/2 extended CONNECT. For HTTP/2 the handler must not return while
 // the connection is in use: the stream ends with the handler.
 func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, error) {
+	c, _, err := AcceptIdle(w, r, opts)
+	return c, err
+}
+
+// AcceptIdle is [Accept], with the connection's [Idle] (nil when it has
+// none to offer: HTTP/2, TLS, or a platform without it).
+func AcceptIdle(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *Idle, error) {
 	if r.Method != http.MethodConnect || r.ProtoMajor != 2 {
-		return websocket.Accept(upgradeWriter{w}, r, opts)
+		u := &upgradeWriter{ResponseWriter: w}
+		c, err := websocket.Accept(u, r, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, u.idle, nil
 	}
 	if r.Header.Get(":protocol") != "websocket" {
 		http.Error(w, "extended CONNECT for a protocol other than websocket", http.StatusBadRequest)
-		return nil, errors.New("h2ws: CONNECT without :protocol websocket")
+		return nil, nil, errors.New("h2ws: CONNECT without :protocol websocket")
 	}
 	key := make([]byte, 16)
 	_, _ = rand.Read(key) // never fails
@@ -41,7 +53,8 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOption
 	if get.Header.Get("Sec-WebSocket-Version") == "" {
 		get.Header.Set("Sec-WebSocket-Version", "13")
 	}
-	return websocket.Accept(&streamWriter{ResponseWriter: w, r: r}, get, opts)
+	c, err := websocket.Accept(&streamWriter{ResponseWriter: w, r: r}, get, opts)
+	return c, nil, err
 }
 
 // The buffers a WebSocket keeps for its whole life, in both directions.
@@ -69,18 +82,21 @@ func buffers(conn io.ReadWriter, pending []byte) *bufio.ReadWriter {
 // with buffers of our sizes instead of net/http's (see [buffers]).
 type upgradeWriter struct {
 	http.ResponseWriter
+	idle *Idle
 }
 
-func (u upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
 	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	return conn, buffers(conn, pending), nil
+	rw := buffers(conn, pending)
+	u.idle = newIdle(conn, rw.Reader)
+	return conn, rw, nil
 }
 
-func (u upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 
 // streamWriter shows websocket.Accept an HTTP/1.1-like ResponseWriter
 // over an HTTP/2 stream.

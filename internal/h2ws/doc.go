@@ -9,6 +9,10 @@
 // the route for both GET and CONNECT: once a server advertises extended
 // CONNECT, Chromium uses it for every WebSocket on that origin.
 //
+// Over HTTP/1.1 (and TCP) [AcceptIdle] also returns the connection's
+// [Idle], with which the goroutine that reads it waits for the peer near
+// the top of its stack, so that an idle connection's stack can shrink.
+//
 // The client side, a dialer for extended CONNECT, is public in the Go
 // SDK's module: github.com/httpmq/httpmq/clients/go/h2ws.
 //

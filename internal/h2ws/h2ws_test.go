@@ -106,25 +106,89 @@ func TestHTTP1(t *testing.T) {
 func TestHTTP1FramesWithTheHandshake(t *testing.T) {
 	srv := httptest.NewServer(echo(make(chan string, 1)))
 	defer srv.Close()
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
-	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: echo\r\n\r\n"
 	// Two masked text frames (mask key zero), "hi" and 3,000 bytes: more
 	// than the reader's buffer holds.
 	big := strings.Repeat("x", 3000)
 	frames := append([]byte{0x81, 0x82, 0, 0, 0, 0, 'h', 'i', 0x81, 0x80 | 126, 0x0b, 0xb8, 0, 0, 0, 0}, big...)
-	_, err = conn.Write(append([]byte(req), frames...))
+	_, br := rawUpgrade(t, srv, frames)
+	want := append([]byte{0x81, 2, 'h', 'i', 0x81, 126, 0x0b, 0xb8}, big...)
+	got := make([]byte, len(want))
+	_, err := io.ReadFull(br, got)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+}
+
+// echoIdle echoes like echo, waiting with h2ws.Idle before each read,
+// and reports when it returns.
+func echoIdle(done chan<- bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, idle, err := h2ws.AcceptIdle(w, r, &websocket.AcceptOptions{Subprotocols: []string{"echo"}})
+		if err != nil {
+			return
+		}
+		defer func() { done <- idle != nil }()
+		defer c.CloseNow()
+		ctx := r.Context()
+		for {
+			idle.Wait()
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if err := c.Write(ctx, typ, b); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Idle.Wait lets through frames already buffered (two in one packet),
+// wakes for frames that come later, and for a peer that goes away.
+func TestIdle(t *testing.T) {
+	done := make(chan bool, 1)
+	srv := httptest.NewServer(echoIdle(done))
+	defer srv.Close()
+	conn, br := rawUpgrade(t, srv, nil)
+	frame := func(s string) []byte { return append([]byte{0x81, 0x80 | byte(len(s)), 0, 0, 0, 0}, s...) }
+	echoed := func(s string) {
+		t.Helper()
+		got := make([]byte, 2+len(s))
+		_, err := io.ReadFull(br, got)
+		require.NoError(t, err)
+		assert.Equal(t, append([]byte{0x81, byte(len(s))}, s...), got)
+	}
+	_, err := conn.Write(append(frame("one"), frame("two")...))
+	require.NoError(t, err)
+	echoed("one")
+	echoed("two")
+	_, err = conn.Write(frame("three"))
+	require.NoError(t, err)
+	echoed("three")
+	require.NoError(t, conn.Close())
+	select {
+	case hadIdle := <-done:
+		assert.True(t, hadIdle, "HTTP/1.1 over TCP has an Idle")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler still waits after the peer left")
+	}
+}
+
+// rawUpgrade opens a WebSocket to srv by hand, over TCP, sending first
+// right behind the handshake, and returns the connection and its reader
+// past the 101 answer.
+func rawUpgrade(t *testing.T, srv *httptest.Server, first []byte) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: echo\r\n\r\n"
+	_, err = conn.Write(append([]byte(req), first...))
 	require.NoError(t, err)
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
-	want := append([]byte{0x81, 2, 'h', 'i', 0x81, 126, 0x0b, 0xb8}, big...)
-	got := make([]byte, len(want))
-	_, err = io.ReadFull(br, got)
-	require.NoError(t, err)
-	assert.Equal(t, want, got)
+	return conn, br
 }
