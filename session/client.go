@@ -63,7 +63,7 @@ type Client struct {
 	writing   bool        // a writer goroutine runs (for good once closing)
 	ping      bool        // the keep-alive timer fired; the writer runs KeepAlive
 	keepAlive *time.Timer // sets ping
-	expiry    *time.Timer // ends the client when its credentials expire
+	expiry    *time.Timer // ends the client when its credentials expire (nil while they do not)
 	wtimer    *time.Timer // runs while a write does: fires when it blocks too long
 	last      time.Time   // of the last write; the writer's
 
@@ -116,7 +116,6 @@ func (c *Client) start() {
 	c.started = true
 	c.last = time.Now()
 	c.keepAlive = time.AfterFunc(c.every, c.tick)
-	c.expiry = time.AfterFunc(time.Hour, c.expire)
 	c.armExpiryLocked()
 	c.wtimer = time.AfterFunc(time.Hour, func() {
 		c.slow.Store(true)
@@ -162,7 +161,9 @@ func (c *Client) finish(d Disconnect) {
 	defer c.h.unregister(c)
 	c.mu.Lock()
 	c.keepAlive.Stop()
-	c.expiry.Stop()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.wtimer.Stop()
 	subs := c.subs
 	c.subs = nil
@@ -395,14 +396,20 @@ func (w *writeCtx) Deadline() (time.Time, bool) { return w.deadline, true }
 func (c *Client) armExpiry() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.expiry != nil {
+	if c.started { // else start arms it
 		c.armExpiryLocked()
 	}
 }
 
 func (c *Client) armExpiryLocked() {
-	c.expiry.Stop()
-	if exp := c.who.Load().Expires; !exp.IsZero() {
+	switch exp := c.who.Load().Expires; {
+	case exp.IsZero():
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+	case c.expiry == nil:
+		c.expiry = time.AfterFunc(time.Until(exp), c.expire)
+	default:
 		c.expiry.Reset(time.Until(exp))
 	}
 }
