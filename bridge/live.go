@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -159,6 +161,12 @@ func (s *LiveSubscription) live(d *Delivery) {
 
 // replayed hands over a stored message; it reports false once the
 // subscription ended.
+//
+// A message at or past the first live one held is not delivered here
+// but joins the held ones (unless it is among them), and the replay has
+// reached them (see reached): the stream may have skipped ahead, having
+// discarded what the replay had not read yet, and the live messages in
+// between must not be passed over.
 func (s *LiveSubscription) replayed(d *Delivery) bool {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
@@ -166,6 +174,17 @@ func (s *LiveSubscription) replayed(d *Delivery) bool {
 	if s.ended {
 		s.mu.Unlock()
 		return false
+	}
+	if len(s.held) > 0 && d.StreamSeq >= s.held[0].StreamSeq {
+		i, found := slices.BinarySearchFunc(s.held, d.StreamSeq, func(h *Delivery, seq uint64) int {
+			return cmp.Compare(h.StreamSeq, seq)
+		})
+		if !found {
+			s.held = slices.Insert(s.held, i, d)
+			s.heldBytes += len(d.Data) + len(d.Subject) + 64
+		}
+		s.mu.Unlock()
+		return true
 	}
 	fresh := d.StreamSeq > s.last
 	s.last = max(s.last, d.StreamSeq)
