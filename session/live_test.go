@@ -20,12 +20,11 @@ import (
 // sequence, then gets the live messages; the same subject on another
 // session shares the feed; unsubscribe stops it.
 func TestLive(t *testing.T) {
-	env := testenv.New(t, testenv.Options{})
-	b := env.Bridge
-	srv := startServer(t, h2c, session.Options{Broker: b})
 	for _, sp := range []string{protocol.SubprotocolJSON, protocol.SubprotocolMsgpack} {
 		t.Run(sp, func(t *testing.T) {
-			_ = b.DeleteStream(testenv.Context(t), "P") // absent the first time
+			env := testenv.New(t, testenv.Options{})
+			b := env.Bridge
+			srv := startServer(t, h2c, session.Options{Broker: b})
 			stream(t, b, "P", "prices.>")
 			for i := range 10 {
 				_, err := b.Publish(testenv.Context(t), bridge.Message{Subject: "prices.eur", Data: fmt.Appendf(nil, "%d", i+1)})
