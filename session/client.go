@@ -20,8 +20,8 @@ import (
 // subscriptions and its outbound queue, and a writer that drains the
 // queue to the transport, keeps the connection alive and closes the
 // transport last. The writer is a goroutine that runs only while there
-// is something to do: an idle client holds no goroutine for it, only two
-// timers (keep-alive and credential expiry) that start one.
+// is something to do: an idle client holds no goroutine for it, only
+// timers (keep-alive, and credential expiry when credentials expire).
 //
 // Flow control has two levels. A subscription holds at most its
 // max_inflight unacknowledged deliveries (the bridge asks JetStream for
@@ -223,13 +223,18 @@ func (c *Client) end(d Disconnect, flush, cut bool) {
 // send queues f for the client. It reports false once the client is
 // ending.
 func (c *Client) send(f *protocol.Frame) bool {
+	return c.enqueue(queued{f: f, size: frameSize(f)})
+}
+
+// frameSize is what f weighs in the queue, before it is encoded.
+func frameSize(f *protocol.Frame) int {
 	size := 64 + len(f.Data) + len(f.Subject) + len(f.Message) + len(f.Detail)
 	for k, vs := range f.Headers {
 		for _, v := range vs {
 			size += len(k) + len(v) + 4
 		}
 	}
-	return c.enqueue(queued{f: f, size: size})
+	return size
 }
 
 // enqueue queues q for the client (see send).
@@ -396,7 +401,7 @@ func (w *writeCtx) Deadline() (time.Time, bool) { return w.deadline, true }
 func (c *Client) armExpiry() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.started { // else start arms it
+	if c.started && c.closing == nil { // before start, start arms it
 		c.armExpiryLocked()
 	}
 }

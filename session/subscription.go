@@ -63,12 +63,7 @@ func (sub *subscription) Deliver(d *bridge.Delivery) {
 	}
 	if q.enc == nil {
 		q.f = msgFrame(d, sub.id)
-		q.size = 64 + len(d.Data) + len(d.Subject)
-		for k, vs := range d.Header {
-			for _, v := range vs {
-				q.size += len(k) + len(v) + 4
-			}
-		}
+		q.size = frameSize(q.f)
 	}
 	sub.mu.Lock()
 	if !sub.started {
