@@ -35,6 +35,8 @@ func (k AckKind) String() string {
 		return "in_progress"
 	case expired:
 		return "expired"
+	case exhaustedKind:
+		return "exhausted"
 	}
 	return "AckKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -129,8 +131,10 @@ func (b *Bridge) TryAckNoWait(a AckRequest) (AckResult, bool, error) {
 }
 
 // answer completes an ack judged j: refused, a duplicate, or sent to
-// JetStream (waiting for its confirmation unless a.NoConfirm and the
-// delivery is current) and recorded.
+// JetStream and settled by its confirmation (see confirm.go). A.NoConfirm
+// acks of current deliveries do not await it, and need none when no
+// other answer can race with theirs (their first record is then the ack
+// itself, seen on the ack subject).
 func (b *Bridge) answer(ctx context.Context, a AckRequest, key consumerKey, w *consumerWatch, j judgement, subject string, payload []byte) (AckResult, error) {
 	switch j.v {
 	case duplicate:
@@ -139,30 +143,28 @@ func (b *Bridge) answer(ctx context.Context, a AckRequest, key consumerKey, w *c
 	default:
 		return AckResult{}, j.err(a)
 	}
-	var err error
 	if w != nil && j.v == current {
 		if reply := w.replyOf(a); reply != "" {
 			subject = reply // the subject JetStream gave, whatever its format
 		}
 	}
-	if a.NoConfirm && j.v == current {
-		err = b.nc.Publish(subject, payload)
-	} else {
-		rctx, cancel := b.ctx(ctx)
-		_, err = b.nc.RequestWithContext(rctx, subject, payload)
-		cancel()
-	}
+	// The watch receives the confirmation (and an ack through this
+	// instance renews its grace period).
+	w, err := b.watch(key, nil)
 	if err != nil {
-		return AckResult{}, classify(err)
+		return AckResult{}, err
 	}
-	// Record it now: a retry must find it, whether or not the observer
-	// has seen it yet.
-	if w, werr := b.watch(key, nil); werr == nil {
-		if s := w.resolve(a.StreamSeq, a.ConsumerSeq, a.Kind); s != nil {
-			s.released(1)
-		}
+	wait := !a.NoConfirm || j.v != current
+	if j, err = w.send(ctx, a, subject, payload, wait, wait || !j.alone); err != nil {
+		return AckResult{}, err
 	}
-	return AckResult{}, nil
+	switch j.v {
+	case current:
+		return AckResult{}, nil
+	case duplicate:
+		return AckResult{Duplicate: true}, nil
+	}
+	return AckResult{}, j.err(a)
 }
 
 // wire builds the ack's subject and body. The subject follows the v1

@@ -74,6 +74,8 @@ type Bridge struct {
 	timeout time.Duration
 	d       *dispatcher
 	inbox   string // this bridge's pull requests are answered under it
+	id      string // names this instance in its acks' reply subjects
+	ackIDs  atomic.Uint64
 
 	wmu     sync.Mutex
 	watches map[consumerKey]*consumerWatch
@@ -215,8 +217,9 @@ func Connect(ctx context.Context, cfg Config) (*Bridge, error) {
 		r.nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	id := nats.NewInbox()[len(nats.InboxPrefix):]
 	b := &Bridge{nc: r.nc, js: js, log: log, timeout: timeout, d: newDispatcher(),
-		inbox: nats.InboxPrefix + "httpmq." + nats.NewInbox()[len(nats.InboxPrefix):], watches: map[consumerKey]*consumerWatch{}, feeds: map[string]*feed{}, quit: make(chan struct{})}
+		inbox: nats.InboxPrefix + "httpmq." + id, id: id, watches: map[consumerKey]*consumerWatch{}, feeds: map[string]*feed{}, quit: make(chan struct{})}
 	b.acks, err = newPubAcks(r.nc, b.inbox+".p.", timeout, b.asyncFailed)
 	if err != nil {
 		r.nc.Close()

@@ -24,3 +24,16 @@ func (b *Bridge) MissAcks(stream, consumer string) (report func()) {
 	}
 	return func() { b.dropped(acks[0]) }
 }
+
+// AckUnjudged sends a's ack as though this instance had judged that its
+// delivery awaits it, as a stale judgement would (a delivery answered
+// while JetStream delivers its message again elsewhere): what it returns
+// comes from JetStream's confirmations alone.
+func (b *Bridge) AckUnjudged(ctx context.Context, a AckRequest) (AckResult, error) {
+	subject, payload, err := a.wire()
+	if err != nil {
+		return AckResult{}, err
+	}
+	key := consumerKey{a.Stream, a.Consumer}
+	return b.answer(ctx, a, key, b.lookup(key), judgement{v: current}, subject, payload)
+}

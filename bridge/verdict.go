@@ -22,9 +22,10 @@ const (
 	redelivered                     // the message went out again since
 	resolved                        // acknowledged through another delivery, or otherwise
 	neverDelivered                  // the consumer never delivered it
+	exhausted                       // JetStream gave up on it: out of deliveries
 )
 
-var verdictNames = []string{"unknown", "current", "pending", "duplicate", "expired", "redelivered", "resolved", "undelivered"}
+var verdictNames = []string{"unknown", "current", "pending", "duplicate", "expired", "redelivered", "resolved", "undelivered", "exhausted"}
 
 func (v verdict) String() string { return verdictNames[v] }
 
@@ -33,6 +34,10 @@ type judgement struct {
 	v    verdict
 	dseq uint64  // the delivery the record is about
 	kind AckKind // the record's kind, for resolved and duplicate
+	// alone: current, and no other delivery of the message can exist (its
+	// first delivery, answered within half its ack wait), so no other
+	// answer can race with this one.
+	alone bool
 }
 
 // err is the error an ack with this judgement gets; nil when it may go
@@ -57,6 +62,8 @@ func (j judgement) err(a AckRequest) error {
 		return fmt.Errorf("%w: %s was already answered (%s) through consumer sequence %d", ErrNotPending, at, j.kind, j.dseq)
 	case neverDelivered:
 		return fmt.Errorf("%w: %s was never delivered", ErrNotPending, at)
+	case exhausted:
+		return fmt.Errorf("%w: %s ran out of deliveries (the consumer's max_deliver); JetStream will not deliver it again", ErrNotPending, at)
 	}
 	return nil
 }
@@ -66,10 +73,15 @@ func (w *consumerWatch) judge(a AckRequest) judgement {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	r, logged := w.log.get(a.StreamSeq)
+	if logged && r.final {
+		return r.decides(a)
+	}
 	if h := w.held[a.StreamSeq]; h != nil {
 		switch {
 		case h.dseq == a.ConsumerSeq && now.Before(h.deadline):
-			return judgement{v: current, dseq: h.dseq}
+			quiet := h.deadline.Add(-expiryMargin(h.wait) - h.wait/2)
+			return judgement{v: current, dseq: h.dseq, alone: h.dc == 1 && now.Before(quiet)}
 		case h.dseq == a.ConsumerSeq:
 			return judgement{v: expiredWait, dseq: h.dseq}
 		case h.dseq > a.ConsumerSeq:
@@ -77,16 +89,10 @@ func (w *consumerWatch) judge(a AckRequest) judgement {
 		}
 		return judgement{} // a delivery newer than ours: ask elsewhere
 	}
-	r, ok := w.log.get(a.StreamSeq)
-	if !ok {
+	if !logged {
 		return judgement{}
 	}
 	switch r.kind {
-	case Ack, Term:
-		if r.dseq == a.ConsumerSeq && r.kind == a.Kind {
-			return judgement{v: duplicate, dseq: r.dseq, kind: r.kind}
-		}
-		return judgement{v: resolved, dseq: r.dseq, kind: r.kind}
 	case Nak, expired:
 		switch {
 		case r.dseq == a.ConsumerSeq && r.kind == Nak && a.Kind == Nak:
@@ -98,6 +104,19 @@ func (w *consumerWatch) judge(a AckRequest) judgement {
 		}
 	}
 	return judgement{} // the record is of an older delivery than a's
+}
+
+// decides is the judgement of an answer a that comes after the final
+// record r of its message: the same answer again is a duplicate; any
+// other did not count.
+func (r ackRecord) decides(a AckRequest) judgement {
+	switch {
+	case r.kind == exhaustedKind:
+		return judgement{v: exhausted}
+	case r.dseq == a.ConsumerSeq && r.kind == a.Kind:
+		return judgement{v: duplicate, dseq: r.dseq, kind: r.kind}
+	}
+	return judgement{v: resolved, dseq: r.dseq, kind: r.kind}
 }
 
 // ackQueryWait bounds how long an instance waits for another one to

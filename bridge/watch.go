@@ -55,9 +55,10 @@ type consumerWatch struct {
 	held    map[uint64]*holding // by stream sequence
 	dues    dueHeap             // ack deadlines of held, lazily pruned
 	log     ackLog
-	timer   *time.Timer // next ack deadline, or the end of the grace period
-	idle    time.Time   // no members since; zero while there are members
-	gone    bool        // removed from the bridge
+	timer   *time.Timer               // next ack deadline, or the end of the grace period
+	idle    time.Time                 // no members since; zero while there are members
+	gone    bool                      // removed from the bridge
+	waiting map[uint64]chan judgement // this instance's acks awaiting their confirmation, by id
 }
 
 // holding is one delivery awaiting its ack.
@@ -78,7 +79,7 @@ func (b *Bridge) watch(key consumerKey, member *Subscription) (*consumerWatch, e
 	w := b.watches[key]
 	if w == nil {
 		w = &consumerWatch{b: b, key: key, members: map[*Subscription]struct{}{}, held: map[uint64]*holding{},
-			log: newAckLog(ackLogSize)}
+			log: newAckLog(ackLogSize), waiting: map[uint64]chan judgement{}}
 		if err := w.subscribe(); err != nil {
 			return nil, err
 		}
@@ -122,6 +123,9 @@ func (w *consumerWatch) subscribe() error {
 		{"$JS.API.CONSUMER.DELETE." + s + "." + c, w.deleting},
 		{"$JS.API.STREAM.DELETE." + s, w.deleting},
 		{ackQuerySubject(w.key), w.answer},
+		// Below the ack subjects and the query, whose places tests know.
+		{confirmSubjects(w.key) + ">", w.confirmed},
+		{"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + s + "." + c, w.exhausted},
 	}
 	for _, x := range subjects {
 		sub, err := w.b.d.subscribe(w.b.nc, x.subject, "", x.h)
@@ -188,37 +192,47 @@ func (w *consumerWatch) due(seq uint64, at time.Time) {
 	w.rearm()
 }
 
-// resolve records that the delivery (seq, dseq) was acknowledged with
-// kind, releasing its holding. It returns the subscription whose credit
-// it frees, if any.
-func (w *consumerWatch) resolve(seq, dseq uint64, kind AckKind) *Subscription {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// release ends the holding of seq on an answer of kind (restarts its ack
+// wait on InProgress) and returns the subscription whose credit it
+// frees, if any. w.mu must be held.
+func (w *consumerWatch) release(seq uint64, kind AckKind) *Subscription {
 	// JetStream matches acks by stream sequence, whatever delivery they
 	// name: so does the ledger.
 	h := w.held[seq]
-	if kind == InProgress {
-		if h != nil {
-			h.deadline = time.Now().Add(h.wait + expiryMargin(h.wait))
-			w.due(seq, h.deadline)
-		}
+	if h == nil {
 		return nil
 	}
-	w.log.add(seq, ackRecord{dseq: dseq, kind: kind})
-	if h == nil {
+	if kind == InProgress {
+		h.deadline = time.Now().Add(h.wait + expiryMargin(h.wait))
+		w.due(seq, h.deadline)
 		return nil
 	}
 	delete(w.held, seq)
 	return h.sub
 }
 
-// observe handles an ack seen on the consumer's ack subjects.
+// observe handles an ack seen on the consumer's ack subjects. An ack
+// sent through httpmq (any instance) is settled by its confirmation, in
+// JetStream's order ([consumerWatch.confirmed]); here it only frees
+// its credit, and a nak is noted for retries. An ack a client of NATS
+// sent directly has no confirmation here: the first ack or term seen
+// is taken as the one that counted.
 func (w *consumerWatch) observe(m *nats.Msg) {
 	seq, dseq, ok := ackSeqs(m.Subject)
 	if !ok {
 		return
 	}
-	if s := w.resolve(seq, dseq, kindOf(m.Data)); s != nil {
+	kind := kindOf(m.Data)
+	w.mu.Lock()
+	switch {
+	case kind == Nak:
+		w.log.add(seq, ackRecord{dseq: dseq, kind: kind})
+	case kind != InProgress && !strings.HasPrefix(m.Reply, confirmPrefix):
+		w.log.add(seq, ackRecord{dseq: dseq, kind: kind, final: true})
+	}
+	s := w.release(seq, kind)
+	w.mu.Unlock()
+	if s != nil {
 		s.released(1)
 	}
 }
@@ -262,7 +276,7 @@ func (w *consumerWatch) reconcile() {
 		for seq, h := range w.held {
 			if seq <= ci.AckFloor.Stream {
 				delete(w.held, seq)
-				w.log.add(seq, ackRecord{dseq: h.dseq, kind: Ack})
+				w.log.add(seq, ackRecord{dseq: h.dseq, kind: Ack, final: true})
 				if h.sub != nil {
 					freed[h.sub]++
 				}
