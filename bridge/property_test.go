@@ -36,8 +36,9 @@ type msgState struct {
 
 // TestDeliveryProperty: random mixes of push (with and without group)
 // and pull consumers, subscribers with random max_inflight on two
-// instances, clients that ack (through either instance, some late),
-// nak, let the ack wait expire, or disconnect; short ack waits and a
+// instances, clients that ack (through either instance, some late, some
+// twice, some without waiting for the answer), nak, let the ack wait
+// expire, or disconnect; short ack waits and a
 // delivery limit. At the end JetStream holds nothing pending, every
 // message was handed to a client, none was acknowledged twice as a
 // fresh success (an ack that succeeded was recorded: a second one
@@ -104,8 +105,13 @@ func deliveryProperty(t *testing.T, seed uint64) {
 			m.handed++
 			act, delay, via := rng.IntN(100), time.Duration(rng.IntN(40))*time.Millisecond, instances[rng.IntN(2)]
 			leave := rng.IntN(100) < 2
+			// Some clients do not wait for the answer (fire and forget:
+			// no success to count, but it may count at JetStream); some
+			// send their answer twice, through both instances.
+			noConfirm, twice := rng.IntN(100) < 15, rng.IntN(100) < 15
 			mu.Unlock()
 			req := d.AckRequest(bridge.Ack)
+			req.NoConfirm = noConfirm
 			switch {
 			case act < 60:
 			case act < 70:
@@ -129,15 +135,24 @@ func deliveryProperty(t *testing.T, seed uint64) {
 				if req.Kind < 0 {
 					return
 				}
-				res, err := via.Ack(ctx, req)
-				switch {
-				case errors.Is(err, bridge.ErrNotPending), errors.Is(err, bridge.ErrClosed), errors.Is(err, context.Canceled):
-				case err != nil:
-					t.Errorf("ack %d of %s: %v", d.StreamSeq, c.name, err)
-				case !res.Duplicate && req.Kind != bridge.Nak:
-					mu.Lock()
-					m.acked++
-					mu.Unlock()
+				vias := []*bridge.Bridge{via}
+				if twice {
+					vias = append(vias, instances[0], instances[1])
+				}
+				for i, via := range vias {
+					if i > 0 {
+						req.NoConfirm = false
+					}
+					res, err := via.Ack(ctx, req)
+					switch {
+					case errors.Is(err, bridge.ErrNotPending), errors.Is(err, bridge.ErrClosed), errors.Is(err, context.Canceled):
+					case err != nil:
+						t.Errorf("ack %d of %s: %v", d.StreamSeq, c.name, err)
+					case !res.Duplicate && req.Kind != bridge.Nak && !req.NoConfirm:
+						mu.Lock()
+						m.acked++
+						mu.Unlock()
+					}
 				}
 			})
 		}
