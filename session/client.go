@@ -39,11 +39,9 @@ type Client struct {
 	single bool          // a REST stream: it ends with its subscription
 	every  time.Duration // how often the transport keeps the connection alive
 
-	ctx    context.Context // ends when the client has ended
-	cancel context.CancelFunc
-	abort  context.CancelFunc // cuts a blocked write short (slow consumer)
-	wctx   context.Context    // writes run under it
-	slow   atomic.Bool        // the write timer cut a write short
+	ctx  *lifetime   // ends when the client has ended
+	wctx *lifetime   // writes run under it; ending it cuts a blocked write short (slow consumer)
+	slow atomic.Bool // the write timer cut a write short
 
 	who     atomic.Pointer[auth.Identity]
 	authc   atomic.Pointer[authContext] // authCtx's, for who
@@ -83,11 +81,13 @@ type queued struct {
 // with the handler (and so ended at shutdown) until it ends; false when
 // the handler is shutting down.
 func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bool, every time.Duration) (*Client, bool) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	wctx, abort := context.WithCancel(ctx)
+	// Not derived from r's context, which would keep the request and its
+	// connection's contexts for the client's life; the identity is in
+	// authCtx's. The write context is no child of the client's: finish
+	// ends both.
 	id := newID()
 	c := &Client{
-		h: h, t: t, id: id, single: single, every: every, ctx: ctx, cancel: cancel, wctx: wctx, abort: abort,
+		h: h, t: t, id: id, single: single, every: every, ctx: newLifetime(), wctx: newLifetime(),
 		log:     h.log.With(kind, id, "remote", r.RemoteAddr, "proto", r.Proto),
 		pending: make(chan struct{}, h.opts.MaxPending), acking: map[ackKey]chan struct{}{},
 		subs: map[string]*subscription{},
@@ -96,7 +96,7 @@ func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bo
 	who := auth.IdentityFrom(r.Context())
 	c.who.Store(&who)
 	if !h.register(c) {
-		cancel()
+		c.ctx.cancel()
 		return nil, false
 	}
 	return c, true
@@ -119,7 +119,7 @@ func (c *Client) start() {
 	c.armExpiryLocked()
 	c.wtimer = time.AfterFunc(time.Hour, func() {
 		c.slow.Store(true)
-		c.abort()
+		c.wctx.cancel()
 	})
 	c.wtimer.Stop()
 	c.mu.Unlock()
@@ -171,7 +171,8 @@ func (c *Client) finish(d Disconnect) {
 	for _, sub := range subs {
 		sub.bs.Close()
 	}
-	c.cancel()
+	c.ctx.cancel()
+	c.wctx.cancel()
 	c.wg.Wait()
 	// Publishes still awaiting JetStream hold pending slots until their
 	// callback has run (within the request timeout): wait for them all.
@@ -215,7 +216,7 @@ func (c *Client) end(d Disconnect, flush, cut bool) {
 	}
 	c.mu.Unlock()
 	if cut {
-		c.abort()
+		c.wctx.cancel()
 	}
 	c.kick()
 }
@@ -367,7 +368,7 @@ func (c *Client) write() {
 		if len(encoded) > 0 {
 			// One timer per client, not a context with its own per write.
 			timeout := c.h.opts.SlowConsumerTimeout
-			ctx := &writeCtx{Context: c.wctx, deadline: time.Now().Add(timeout)}
+			ctx := &writeCtx{lifetime: c.wctx, deadline: time.Now().Add(timeout)}
 			c.wtimer.Reset(timeout)
 			err := c.t.Write(ctx, encoded)
 			c.wtimer.Stop()
@@ -390,7 +391,7 @@ func (c *Client) write() {
 // writeCtx is the context of one write: the client's, with the deadline
 // its write timer enforces (transports that set write deadlines read it).
 type writeCtx struct {
-	context.Context
+	*lifetime
 	deadline time.Time
 }
 
@@ -426,7 +427,7 @@ func (c *Client) authCtx() context.Context {
 	if a := c.authc.Load(); a != nil && a.who == who {
 		return a.ctx
 	}
-	a := &authContext{who: who, ctx: auth.WithIdentity(c.ctx, *who)}
+	a := &authContext{who: who, ctx: auth.WithSharedIdentity(c.ctx, who)}
 	c.authc.Store(a)
 	return a.ctx
 }

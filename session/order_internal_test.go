@@ -1,7 +1,6 @@
 package session
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // order given, however the goroutines are scheduled; other keys do not
 // wait for them.
 func TestInOrder(t *testing.T) {
-	c := &Client{ctx: context.Background(), pending: make(chan struct{}, 8), acking: map[ackKey]chan struct{}{}, subs: map[string]*subscription{}}
+	c := &Client{ctx: newLifetime(), pending: make(chan struct{}, 8), acking: map[ackKey]chan struct{}{}, subs: map[string]*subscription{}}
 	a, b := ackKey{"S", "c", 1}, ackKey{"S", "c", 2}
 	release := make(chan struct{})
 	ran := make(chan string, 3)

@@ -212,6 +212,13 @@ func (g *Gate) Reauthenticate(ctx context.Context, token string) (Identity, erro
 
 // WithIdentity returns a context carrying id, as [Gate.Identify] does.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return WithSharedIdentity(ctx, &id)
+}
+
+// WithSharedIdentity returns a context carrying *id without copying it:
+// *id must not change afterwards. A long-lived holder of an identity (a
+// session) makes its contexts so, sparing a copy per context.
+func WithSharedIdentity(ctx context.Context, id *Identity) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
 
@@ -234,8 +241,8 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // IdentityFrom returns the identity [Gate.Identify] stored in ctx, or
 // [Anonymous].
 func IdentityFrom(ctx context.Context) Identity {
-	if id, ok := ctx.Value(ctxKey{}).(Identity); ok {
-		return id
+	if id, ok := ctx.Value(ctxKey{}).(*Identity); ok && id != nil {
+		return *id
 	}
 	return Anonymous
 }
