@@ -46,7 +46,7 @@ func confirmSubjects(k consumerKey) string {
 // with id.
 func (w *consumerWatch) confirmReply(a AckRequest, id uint64) string {
 	buf := make([]byte, 0, 96)
-	buf = append(buf, confirmSubjects(w.key)...)
+	buf = append(buf, w.confirms...)
 	buf = strconv.AppendUint(buf, a.StreamSeq, 10)
 	buf = append(buf, '.')
 	buf = strconv.AppendUint(buf, a.ConsumerSeq, 10)
@@ -98,7 +98,10 @@ func parseConfirmation(rest string) (c confirmation, ok bool) {
 // instance: in JetStream's order, it settles whether the ack counted,
 // and answers this instance's ack awaiting it.
 func (w *consumerWatch) confirmed(m *nats.Msg) {
-	c, ok := parseConfirmation(m.Subject[len(confirmSubjects(w.key)):])
+	if !strings.HasPrefix(m.Subject, w.confirms) {
+		return
+	}
+	c, ok := parseConfirmation(m.Subject[len(w.confirms):])
 	if !ok {
 		return
 	}

@@ -46,9 +46,10 @@ const ackLogSize = 1 << 16
 // answers other instances' questions about deliveries it holds (see
 // ackquery.go).
 type consumerWatch struct {
-	b    *Bridge
-	key  consumerKey
-	subs []*nats.Subscription
+	b        *Bridge
+	key      consumerKey
+	subs     []*nats.Subscription
+	confirms string // confirmSubjects(key)
 
 	mu      sync.Mutex
 	members map[*Subscription]struct{}
@@ -78,7 +79,7 @@ func (b *Bridge) watch(key consumerKey, member *Subscription) (*consumerWatch, e
 	defer b.wmu.Unlock()
 	w := b.watches[key]
 	if w == nil {
-		w = &consumerWatch{b: b, key: key, members: map[*Subscription]struct{}{}, held: map[uint64]*holding{},
+		w = &consumerWatch{b: b, key: key, confirms: confirmSubjects(key), members: map[*Subscription]struct{}{}, held: map[uint64]*holding{},
 			log: newAckLog(ackLogSize), waiting: map[uint64]chan judgement{}}
 		if err := w.subscribe(); err != nil {
 			return nil, err
@@ -124,7 +125,7 @@ func (w *consumerWatch) subscribe() error {
 		{"$JS.API.STREAM.DELETE." + s, w.deleting},
 		{ackQuerySubject(w.key), w.answer},
 		// Below the ack subjects and the query, whose places tests know.
-		{confirmSubjects(w.key) + ">", w.confirmed},
+		{w.confirms + ">", w.confirmed},
 		{"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + s + "." + c, w.exhausted},
 	}
 	for _, x := range subjects {
