@@ -76,6 +76,7 @@ type Bridge struct {
 	inbox   string // this bridge's pull requests are answered under it
 	id      string // names this instance in its acks' reply subjects
 	ackIDs  atomic.Uint64
+	subIDs  atomic.Uint64 // names subscriptions' pull request inboxes
 
 	wmu     sync.Mutex
 	watches map[consumerKey]*consumerWatch

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,10 +102,10 @@ type Subscription struct {
 	state       subState
 	err         error
 	paused      bool
-	inflight    int            // deliveries awaiting their ack
-	reqs        map[string]int // live pull requests: reply subject → messages asked for
-	outstanding int            // messages asked for and not delivered yet
-	arriving    int            // delivered by a pull request, not yet counted in flight
+	inflight    int           // deliveries awaiting their ack
+	reqs        []pullRequest // live pull requests (a few at most)
+	outstanding int           // messages asked for and not delivered yet
+	arriving    int           // delivered by a pull request, not yet counted in flight
 	nreq        uint64
 	heard       time.Time     // last word from JetStream on a pull request
 	retryAt     time.Time     // no pull request before (after a refusal)
@@ -151,7 +152,7 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions, recv Receive
 	s := &Subscription{
 		b: b, key: consumerKey{o.Stream, o.Consumer}, recv: recv,
 		pull: cfg.DeliverSubject == "", ackWait: cfg.AckWait, backoff: cfg.BackOff,
-		batch: maxPullBatch, reqs: map[string]int{}, done: make(chan struct{}),
+		batch: maxPullBatch, done: make(chan struct{}),
 		next: "$JS.API.CONSUMER.MSG.NEXT." + o.Stream + "." + o.Consumer,
 	}
 	if cfg.MaxRequestBatch > 0 {
@@ -182,7 +183,7 @@ func (b *Bridge) Subscribe(ctx context.Context, o SubscribeOptions, recv Receive
 	if s.w, err = b.watch(s.key, s); err != nil {
 		return nil, err
 	}
-	s.inbox = b.inbox + "." + nats.NewInbox()[len(nats.InboxPrefix):]
+	s.inbox = b.inbox + ".s" + strconv.FormatUint(b.subIDs.Add(1), 36) // ".s…", never the ".p" of publish acks
 	if s.pull {
 		s.nsub, err = b.d.subscribe(b.nc, s.inbox+".*", "", s.onPull)
 	} else {
@@ -445,11 +446,11 @@ func (s *Subscription) refill() {
 	}
 	n := min(free, s.batch)
 	s.nreq++
-	reply := fmt.Sprintf("%s.%d", s.inbox, s.nreq)
+	reply := s.inbox + "." + strconv.FormatUint(s.nreq, 10)
 	if s.outstanding == 0 {
 		s.heard = time.Now() // silence is counted from the first request
 	}
-	s.reqs[reply] = n
+	s.reqs = append(s.reqs, pullRequest{id: s.nreq, n: n})
 	s.outstanding += n
 	s.armLocked()
 	s.mu.Unlock()
@@ -468,18 +469,29 @@ func (s *Subscription) refill() {
 // left ≥ 0, that will bring no more than it did: left is how many of its
 // messages it did not bring.
 func (s *Subscription) requestDone(reply string, left int) {
+	id, err := strconv.ParseUint(reply[strings.LastIndexByte(reply, '.')+1:], 10, 64)
+	if err != nil {
+		return
+	}
 	s.mu.Lock()
-	if n, ok := s.reqs[reply]; ok {
+	if i := slices.IndexFunc(s.reqs, func(r pullRequest) bool { return r.id == id }); i >= 0 {
 		if left < 0 {
-			left = n
+			left = s.reqs[i].n
 		}
 		s.outstanding = max(0, s.outstanding-left)
-		delete(s.reqs, reply)
+		s.reqs = slices.Delete(s.reqs, i, i+1)
 		if s.outstanding == 0 {
 			s.settledLocked()
 		}
 	}
 	s.mu.Unlock()
+}
+
+// pullRequest is a live pull request: its number (the last token of its
+// reply subject) and how many messages it asked for.
+type pullRequest struct {
+	id uint64
+	n  int
 }
 
 // settledLocked tells a Drain waiting for open requests that none is
@@ -506,7 +518,7 @@ func (s *Subscription) backOff() {
 // JetStream went silent) and asks again.
 func (s *Subscription) lost() {
 	s.mu.Lock()
-	clear(s.reqs)
+	s.reqs = nil
 	s.outstanding = 0
 	s.settledLocked()
 	s.mu.Unlock()
@@ -564,7 +576,7 @@ func (s *Subscription) onPull(m *nats.Msg) {
 	s.outstanding = max(0, s.outstanding-1)
 	s.arriving++ // still credit taken, until receive counts it in flight (or not)
 	if s.outstanding == 0 {
-		clear(s.reqs) // all served
+		s.reqs = nil // all served
 		s.settledLocked()
 	}
 	s.mu.Unlock()

@@ -21,6 +21,6 @@ func (c *Client) reauth(f *protocol.Frame) error {
 	}
 	c.who.Store(&id)
 	c.armExpiry()
-	c.log.Debug("credentials refreshed", "expires", id.Expires)
+	c.logger().Debug("credentials refreshed", "expires", id.Expires)
 	return nil
 }

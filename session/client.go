@@ -21,7 +21,8 @@ import (
 // queue to the transport, keeps the connection alive and closes the
 // transport last. The writer is a goroutine that runs only while there
 // is something to do: an idle client holds no goroutine for it, only
-// timers (keep-alive, and credential expiry when credentials expire).
+// timers (one for keep-alive and the deadline of a write in progress,
+// one for credential expiry when credentials expire).
 //
 // Flow control has two levels. A subscription holds at most its
 // max_inflight unacknowledged deliveries (the bridge asks JetStream for
@@ -32,16 +33,17 @@ import (
 // a slow consumer. A slow client costs a bounded number of bytes and
 // never slows another.
 type Client struct {
-	h      *Handler
-	t      Transport
-	id     string
-	log    *slog.Logger
-	single bool          // a REST stream: it ends with its subscription
-	every  time.Duration // how often the transport keeps the connection alive
+	h                   *Handler
+	t                   Transport
+	id                  string
+	kind, remote, proto string        // for logs (logger)
+	subprotocol         string        // for logs, once the WebSocket's is known
+	single              bool          // a REST stream: it ends with its subscription
+	every               time.Duration // how often the transport keeps the connection alive
 
 	ctx  *lifetime   // ends when the client has ended
 	wctx *lifetime   // writes run under it; ending it cuts a blocked write short (slow consumer)
-	slow atomic.Bool // the write timer cut a write short
+	slow atomic.Bool // the timer cut a write short
 
 	who     atomic.Pointer[auth.Identity]
 	authc   atomic.Pointer[authContext] // authCtx's, for who
@@ -50,20 +52,22 @@ type Client struct {
 	acking  map[ackKey]chan struct{} // the last ack command of each message, done when closed
 	wg      sync.WaitGroup
 
-	mu        sync.Mutex
-	subs      map[string]*subscription
-	queue     []queued
-	queued    int // bytes in queue
-	paused    bool
-	closing   *Disconnect
-	flush     bool        // flush the queue before closing
-	started   bool        // the transport may be written to
-	writing   bool        // a writer goroutine runs (for good once closing)
-	ping      bool        // the keep-alive timer fired; the writer runs KeepAlive
-	keepAlive *time.Timer // sets ping
-	expiry    *time.Timer // ends the client when its credentials expire (nil while they do not)
-	wtimer    *time.Timer // runs while a write does: fires when it blocks too long
-	last      time.Time   // of the last write; the writer's
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	queue   []queued
+	queued  int // bytes in queue
+	paused  bool
+	closing *Disconnect
+	flush   bool        // flush the queue before closing
+	started bool        // the transport may be written to
+	writing bool        // a writer goroutine runs (for good once closing)
+	ping    bool        // a keep-alive is due; the writer runs KeepAlive
+	timer   *time.Timer // keep-alive, and the deadline of the write in progress
+	pingAt  time.Time   // when the next keep-alive is due
+	cutAt   time.Time   // the deadline of the write in progress; zero when none
+	stopped bool        // finish stopped the timers
+	expiry  *time.Timer // ends the client when its credentials expire (nil while they do not)
+	last    time.Time   // of the last write; the writer's
 
 	done chan struct{} // closed when the client has ended
 }
@@ -88,18 +92,28 @@ func (h *Handler) newClient(r *http.Request, t Transport, kind string, single bo
 	id := newID()
 	c := &Client{
 		h: h, t: t, id: id, single: single, every: every, ctx: newLifetime(), wctx: newLifetime(),
-		log:     h.log.With(kind, id, "remote", r.RemoteAddr, "proto", r.Proto),
+		kind: kind, remote: r.RemoteAddr, proto: r.Proto,
 		pending: make(chan struct{}, h.opts.MaxPending), acking: map[ackKey]chan struct{}{},
 		subs: map[string]*subscription{},
 		done: make(chan struct{}),
 	}
-	who := auth.IdentityFrom(r.Context())
-	c.who.Store(&who)
+	c.who.Store(auth.SharedIdentityFrom(r.Context()))
 	if !h.register(c) {
 		c.ctx.cancel()
 		return nil, false
 	}
 	return c, true
+}
+
+// logger is the client's logger. Built when something is logged, which
+// is rare, rather than held: a handler's preformatted attributes would
+// cost every idle client a few hundred bytes.
+func (c *Client) logger() *slog.Logger {
+	l := c.h.log.With(c.kind, c.id, "remote", c.remote, "proto", c.proto)
+	if c.subprotocol != "" {
+		l = l.With("subprotocol", c.subprotocol)
+	}
+	return l
 }
 
 // ID identifies the client in logs.
@@ -109,19 +123,15 @@ func (c *Client) ID() string { return c.id }
 func (c *Client) Context() context.Context { return c.ctx }
 
 // start lets the writer write to the transport (what was queued before
-// goes first) and starts the keep-alive and expiry timers. The client
+// goes first) and starts its timers. The client
 // runs until it ends; Done then closes.
 func (c *Client) start() {
 	c.mu.Lock()
 	c.started = true
 	c.last = time.Now()
-	c.keepAlive = time.AfterFunc(c.every, c.tick)
+	c.pingAt = c.last.Add(c.every)
+	c.timer = time.AfterFunc(c.every, c.onTimer)
 	c.armExpiryLocked()
-	c.wtimer = time.AfterFunc(time.Hour, func() {
-		c.slow.Store(true)
-		c.wctx.cancel()
-	})
-	c.wtimer.Stop()
 	c.mu.Unlock()
 	c.kick()
 }
@@ -139,18 +149,62 @@ func (c *Client) kick() {
 	}
 }
 
-// tick is the keep-alive timer's: the writer runs KeepAlive.
-func (c *Client) tick() {
+// onTimer is the client's timer (one per client, for what would take
+// two): it has the writer run KeepAlive when one is due, and cuts a write
+// blocked past its deadline short (a slow consumer).
+func (c *Client) onTimer() {
+	now := time.Now()
 	c.mu.Lock()
-	c.ping = true
+	cut := !c.cutAt.IsZero() && !now.Before(c.cutAt)
+	ping := !now.Before(c.pingAt)
+	if cut {
+		c.cutAt = time.Time{}
+	}
+	if ping {
+		c.ping = true
+		c.pingAt = now.Add(c.every)
+	}
+	c.armLocked(now)
 	c.mu.Unlock()
-	c.kick()
+	if cut {
+		c.slow.Store(true)
+		c.wctx.cancel()
+	}
+	if ping {
+		c.kick()
+	}
+}
+
+// armLocked sets the timer for what comes first: the next keep-alive or
+// the deadline of the write in progress. c.mu must be held.
+func (c *Client) armLocked(now time.Time) {
+	if c.stopped || c.timer == nil {
+		return
+	}
+	next := c.pingAt
+	if !c.cutAt.IsZero() && c.cutAt.Before(next) {
+		next = c.cutAt
+	}
+	c.timer.Reset(next.Sub(now))
+}
+
+// writeDeadline marks the start (with its deadline) or, with a zero deadline,
+// the end of a write.
+func (c *Client) writeDeadline(deadline time.Time) {
+	c.mu.Lock()
+	c.cutAt = deadline
+	if !deadline.IsZero() && deadline.Before(c.pingAt) {
+		c.armLocked(time.Now())
+	}
+	// At the end of a write the timer is left as it is: if it fires
+	// early, onTimer finds nothing due and sets it again.
+	c.mu.Unlock()
 }
 
 // expire is the expiry timer's.
 func (c *Client) expire() {
 	if c.who.Load().Expired(time.Now()) {
-		c.log.Info("credentials expired, closing", "identity", c.who.Load().Key())
+		c.logger().Info("credentials expired, closing", "identity", c.who.Load().Key())
 		c.close(disconnectExpired)
 	}
 }
@@ -160,11 +214,13 @@ func (c *Client) expire() {
 func (c *Client) finish(d Disconnect) {
 	defer c.h.unregister(c)
 	c.mu.Lock()
-	c.keepAlive.Stop()
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
-	c.wtimer.Stop()
 	subs := c.subs
 	c.subs = nil
 	c.mu.Unlock()
@@ -181,7 +237,7 @@ func (c *Client) finish(d Disconnect) {
 	}
 	c.t.Close(d)
 	close(c.done)
-	c.log.Debug("client ended", "close", d.Close, "reason", d.Reason)
+	c.logger().Debug("client ended", "close", d.Close, "reason", d.Reason)
 }
 
 // close ends the client with d once the queue is written (bounded by the
@@ -258,7 +314,7 @@ func (c *Client) enqueue(q queued) bool {
 	}
 	c.mu.Unlock()
 	if over {
-		c.log.Info("closing slow consumer", "queued_bytes", c.queued)
+		c.logger().Info("closing slow consumer", "queued_bytes", c.queued)
 		c.h.opts.Metrics.SlowClientDisconnect(c.transport())
 		c.closeNow(slowConsumer("outbound queue over its byte limit"))
 		return false
@@ -343,7 +399,6 @@ func (c *Client) write() {
 			if d := c.t.KeepAlive(c.wctx, time.Since(c.last)); d != nil {
 				c.closeNow(*d)
 			}
-			c.keepAlive.Reset(c.every)
 			continue
 		case batch == nil:
 			return
@@ -358,7 +413,7 @@ func (c *Client) write() {
 			}
 			b, err := c.t.Encode(q.f)
 			if err != nil {
-				c.log.Error("encode frame", "type", q.f.Type, "err", err)
+				c.logger().Error("encode frame", "type", q.f.Type, "err", err)
 				continue
 			}
 			if b != nil {
@@ -366,15 +421,14 @@ func (c *Client) write() {
 			}
 		}
 		if len(encoded) > 0 {
-			// One timer per client, not a context with its own per write.
-			timeout := c.h.opts.SlowConsumerTimeout
-			ctx := &writeCtx{lifetime: c.wctx, deadline: time.Now().Add(timeout)}
-			c.wtimer.Reset(timeout)
+			// The client's timer, not a context with its own per write.
+			ctx := &writeCtx{lifetime: c.wctx, deadline: time.Now().Add(c.h.opts.SlowConsumerTimeout)}
+			c.writeDeadline(ctx.deadline)
 			err := c.t.Write(ctx, encoded)
-			c.wtimer.Stop()
+			c.writeDeadline(time.Time{})
 			if err != nil {
 				if c.slow.Load() {
-					c.log.Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
+					c.logger().Info("closing slow consumer", "blocked_for", c.h.opts.SlowConsumerTimeout)
 					c.h.opts.Metrics.SlowClientDisconnect(c.transport())
 					c.closeNow(slowConsumer("write blocked for " + c.h.opts.SlowConsumerTimeout.String()))
 				} else {
@@ -389,7 +443,7 @@ func (c *Client) write() {
 }
 
 // writeCtx is the context of one write: the client's, with the deadline
-// its write timer enforces (transports that set write deadlines read it).
+// its timer enforces (transports that set write deadlines read it).
 type writeCtx struct {
 	*lifetime
 	deadline time.Time
@@ -568,7 +622,7 @@ func (c *Client) stats() (subs, queued, inflight int) {
 // keepAlive is how often t.KeepAlive runs.
 func (h *Handler) Stream(r *http.Request, t Transport, o SubscribeRequest, keepAlive time.Duration, begin func() error) error {
 	return h.stream(r, t, keepAlive, begin, func(c *Client) error {
-		c.log.Debug("subscription stream open", "stream", o.Stream, "consumer", o.Consumer)
+		c.logger().Debug("subscription stream open", "stream", o.Stream, "consumer", o.Consumer)
 		return c.Subscribe(r.Context(), "", o, nil)
 	})
 }
@@ -577,7 +631,7 @@ func (h *Handler) Stream(r *http.Request, t Transport, o SubscribeRequest, keepA
 // Stream serves a consumer's.
 func (h *Handler) StreamLive(r *http.Request, t Transport, o LiveRequest, keepAlive time.Duration, begin func() error) error {
 	return h.stream(r, t, keepAlive, begin, func(c *Client) error {
-		c.log.Debug("live stream open", "subject", o.Subject)
+		c.logger().Debug("live stream open", "subject", o.Subject)
 		return c.Listen(r.Context(), "", o, nil)
 	})
 }

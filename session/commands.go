@@ -62,7 +62,7 @@ func (c *Client) reply(ok *protocol.Frame, err error) {
 	if err != nil {
 		e := httpx.Classify(err)
 		if e.Code == protocol.CodeInternal {
-			c.log.Error("command failed", "id", ok.ID, "err", err)
+			c.logger().Error("command failed", "id", ok.ID, "err", err)
 		}
 		c.send(protocol.ErrorFrame(ok.ID, e))
 		return

@@ -120,8 +120,8 @@ func (h *Handler) openSession(r *http.Request, conn *websocket.Conn, idle *h2ws.
 		end()
 		return nil
 	}
-	c.log = c.log.With("subprotocol", codec.Name())
-	c.log.Debug("session open")
+	c.subprotocol = codec.Name()
+	c.logger().Debug("session open")
 	conn.SetReadLimit(h.opts.MaxFrameBytes)
 	c.send(&protocol.Frame{
 		Type: protocol.TypeHello, Version: protocol.Version, Session: c.id,
@@ -137,7 +137,7 @@ func (c *Client) serve(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.Cod
 	err := c.readLoop(conn, idle, codec)
 	c.close(disconnectNormal)
 	<-c.done
-	c.log.Debug("session closed", "why", err)
+	c.logger().Debug("session closed", "why", err)
 	end()
 }
 

@@ -238,6 +238,16 @@ func (e *RateLimitError) Error() string {
 // Unwrap returns [ErrRateLimited].
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
+// SharedIdentityFrom returns the identity [Gate.Identify] stored in ctx
+// (or [Anonymous]) without copying it; *id must not be changed.
+func SharedIdentityFrom(ctx context.Context) *Identity {
+	if id, ok := ctx.Value(ctxKey{}).(*Identity); ok && id != nil {
+		return id
+	}
+	anon := Anonymous
+	return &anon
+}
+
 // IdentityFrom returns the identity [Gate.Identify] stored in ctx, or
 // [Anonymous].
 func IdentityFrom(ctx context.Context) Identity {
