@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		short     = fs.Bool("short", false, "tiny counts: checks that every scenario runs, measures nothing")
 		tableFrom = fs.String("table-from", "", "print the table of a file of -json results, and run nothing")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (with -in-process: client and server)")
+		traceOut  = fs.String("trace", "", "write an execution trace of this process to `file` (with -in-process: client and server); go tool trace reads it")
 		heapprof  = fs.String("server-heapprofile", "", "write the server's heap profile, taken while the memory scenario's HTTP/1.1 sessions are open, to `file`")
 	)
 	fs.IntVar(&o.Size, "size", 128, "payload size in bytes")
@@ -111,6 +113,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceOut != "" {
+		f, err := os.Create(*traceOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer trace.Stop()
 	}
 
 	target := bench.Target{HTTPURL: *url, NATSURL: *natsURL}
