@@ -229,25 +229,33 @@ func TestBinaryRefusesSharedDataDir(t *testing.T) {
 }
 
 // The dataplane advertises extended CONNECT (RFC 8441), so browsers can
-// open WebSockets over HTTP/2.
+// open WebSockets over HTTP/2; GODEBUG=http2xconnect=0 turns that off
+// (docs/operations.md), leaving them HTTP/1.1.
 func TestBinaryAdvertisesExtendedConnect(t *testing.T) {
-	p := startHTTPMQ(t, "dataplane", "--data-dir", t.TempDir(), "--dataplane-addr", "127.0.0.1:0")
-	conn, err := net.DialTimeout("tcp", p.addr(t, "dataplane"), 10*time.Second)
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err = io.WriteString(conn, http2.ClientPreface)
-	require.NoError(t, err)
-	fr := http2.NewFramer(conn, conn)
-	require.NoError(t, fr.WriteSettings())
-	f, err := fr.ReadFrame()
-	require.NoError(t, err)
-	settings, ok := f.(*http2.SettingsFrame)
-	require.True(t, ok, "first frame %T", f)
-	v, ok := settings.Value(http2.SettingEnableConnectProtocol)
-	assert.True(t, ok && v == 1, "SETTINGS_ENABLE_CONNECT_PROTOCOL=1")
-	_ = conn.Close()
-	p.stop(t)
+	for _, tc := range []struct {
+		godebug    string
+		advertised bool
+	}{{"", true}, {"http2xconnect=0", false}} {
+		t.Run("GODEBUG="+tc.godebug, func(t *testing.T) {
+			p := startHTTPMQEnv(t, []string{"GODEBUG=" + tc.godebug}, "dataplane", "--data-dir", t.TempDir(), "--dataplane-addr", "127.0.0.1:0")
+			conn, err := net.DialTimeout("tcp", p.addr(t, "dataplane"), 10*time.Second)
+			require.NoError(t, err)
+			defer conn.Close()
+			require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+			_, err = io.WriteString(conn, http2.ClientPreface)
+			require.NoError(t, err)
+			fr := http2.NewFramer(conn, conn)
+			require.NoError(t, fr.WriteSettings())
+			f, err := fr.ReadFrame()
+			require.NoError(t, err)
+			settings, ok := f.(*http2.SettingsFrame)
+			require.True(t, ok, "first frame %T", f)
+			v, ok := settings.Value(http2.SettingEnableConnectProtocol)
+			assert.Equal(t, tc.advertised, ok && v == 1, "SETTINGS_ENABLE_CONNECT_PROTOCOL=1")
+			_ = conn.Close()
+			p.stop(t)
+		})
+	}
 }
 
 func TestBinaryHelp(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -36,7 +37,16 @@ type process struct {
 // SIGKILL, if still running) when the test ends.
 func startHTTPMQ(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startHTTPMQEnv(t, nil, args...)
+}
+
+// startHTTPMQEnv is startHTTPMQ with env added to the environment.
+func startHTTPMQEnv(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(httpmqBinary(t), append(args, "--log-json")...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	p := &process{cmd: cmd, done: make(chan struct{})}
