@@ -73,10 +73,8 @@ func (w *consumerWatch) judge(a AckRequest) judgement {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r, logged := w.log.get(a.StreamSeq)
-	if logged && r.final {
-		return r.decides(a)
-	}
+	// A held delivery has no final record: the record that ends a message
+	// releases its holding, and JetStream does not deliver it again.
 	if h := w.held[a.StreamSeq]; h != nil {
 		switch {
 		case h.dseq == a.ConsumerSeq && now.Before(h.deadline):
@@ -89,8 +87,12 @@ func (w *consumerWatch) judge(a AckRequest) judgement {
 		}
 		return judgement{} // a delivery newer than ours: ask elsewhere
 	}
-	if !logged {
+	r, ok := w.log.get(a.StreamSeq)
+	switch {
+	case !ok:
 		return judgement{}
+	case r.final:
+		return r.decides(a)
 	}
 	switch r.kind {
 	case Nak, expired:
