@@ -150,9 +150,11 @@ func (b *Bridge) answer(ctx context.Context, a AckRequest, key consumerKey, w *c
 	}
 	// The watch receives the confirmation (and an ack through this
 	// instance renews its grace period).
-	w, err := b.watch(key, nil)
-	if err != nil {
-		return AckResult{}, err
+	var err error
+	if w == nil || !w.touch() {
+		if w, err = b.watch(key, nil); err != nil {
+			return AckResult{}, err
+		}
 	}
 	wait := !a.NoConfirm || j.v != current
 	if j, err = w.send(ctx, a, subject, payload, wait, wait || !j.alone); err != nil {

@@ -98,6 +98,22 @@ func (b *Bridge) watch(key consumerKey, member *Subscription) (*consumerWatch, e
 	return w, nil
 }
 
+// touch renews the grace period of a watch without members, as an ack
+// through this instance does; false when the watch was retired (the
+// caller then needs [Bridge.watch]). A watch with members needs nothing.
+func (w *consumerWatch) touch() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone {
+		return false
+	}
+	if len(w.members) == 0 {
+		w.idle = time.Now()
+		w.rearm()
+	}
+	return true
+}
+
 // lookup returns the watch of key, if the bridge has one.
 func (b *Bridge) lookup(key consumerKey) *consumerWatch {
 	b.wmu.Lock()
