@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,30 +69,19 @@ type confirmation struct {
 }
 
 // parseConfirmation reads the tokens after confirmSubjects.
-func parseConfirmation(rest string) (c confirmation, ok bool) {
-	var tok [5]string
-	for i := range tok {
-		if i == len(tok)-1 {
-			tok[i] = rest
-			break
-		}
-		if tok[i], rest, ok = strings.Cut(rest, "."); !ok {
-			return c, false
-		}
+func parseConfirmation(rest string) (confirmation, bool) {
+	tok := strings.Split(rest, ".")
+	if len(tok) != 5 {
+		return confirmation{}, false
 	}
-	var err [4]error
-	c.seq, err[0] = strconv.ParseUint(tok[0], 10, 64)
-	c.dseq, err[1] = strconv.ParseUint(tok[1], 10, 64)
-	kind, e := strconv.Atoi(tok[2])
-	err[2] = e
-	c.kind, c.instance = AckKind(kind), tok[3]
-	c.id, err[3] = strconv.ParseUint(tok[4], 10, 64)
-	for _, e := range err {
-		if e != nil {
-			return c, false
-		}
+	seq, err1 := strconv.ParseUint(tok[0], 10, 64)
+	dseq, err2 := strconv.ParseUint(tok[1], 10, 64)
+	kind, err3 := strconv.Atoi(tok[2])
+	id, err4 := strconv.ParseUint(tok[4], 10, 64)
+	if errors.Join(err1, err2, err3, err4) != nil || AckKind(kind) < Ack || AckKind(kind) > InProgress {
+		return confirmation{}, false
 	}
-	return c, c.kind >= Ack && c.kind <= InProgress
+	return confirmation{seq: seq, dseq: dseq, kind: AckKind(kind), instance: tok[3], id: id}, true
 }
 
 // confirmed handles JetStream's confirmation of an ack sent through any

@@ -1,9 +1,7 @@
 package bridge_test
 
 import (
-	"bytes"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +24,6 @@ var natsPermissions = &server.Permissions{
 		"$JS.API.CONSUMER.DELETE.>", "$JS.API.STREAM.DELETE.>", "orders.>"}},
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestNATSPermissions: with no more NATS permissions than the documented
 // ones, every part of the bridge works (streams and consumers, publish,
 // pull and push subscribers, confirmed acks and their arbitration, live
@@ -57,7 +37,7 @@ func TestNATSPermissions(t *testing.T) {
 	t.Cleanup(ns.Shutdown)
 	require.True(t, ns.ReadyForConnections(10*time.Second))
 
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	ctx := testenv.Context(t)
 	b, err := bridge.Connect(ctx, bridge.Config{URLs: []string{ns.ClientURL()}, User: "httpmq", Password: "secret",
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})

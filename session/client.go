@@ -65,7 +65,6 @@ type Client struct {
 	timer   *time.Timer // keep-alive, and the deadline of the write in progress
 	pingAt  time.Time   // when the next keep-alive is due
 	cutAt   time.Time   // the deadline of the write in progress; zero when none
-	stopped bool        // finish stopped the timers
 	expiry  *time.Timer // ends the client when its credentials expire (nil while they do not)
 	last    time.Time   // of the last write; the writer's
 
@@ -178,7 +177,7 @@ func (c *Client) onTimer() {
 // armLocked sets the timer for what comes first: the next keep-alive or
 // the deadline of the write in progress. c.mu must be held.
 func (c *Client) armLocked(now time.Time) {
-	if c.stopped || c.timer == nil {
+	if c.timer == nil { // not started, or finished
 		return
 	}
 	next := c.pingAt
@@ -214,9 +213,9 @@ func (c *Client) expire() {
 func (c *Client) finish(d Disconnect) {
 	defer c.h.unregister(c)
 	c.mu.Lock()
-	c.stopped = true
 	if c.timer != nil {
 		c.timer.Stop()
+		c.timer = nil
 	}
 	if c.expiry != nil {
 		c.expiry.Stop()

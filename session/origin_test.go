@@ -92,7 +92,7 @@ func TestOriginRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testenv.LogBuffer
 			m := metrics.New("test")
 			s := startServer(t, http1, session.Options{
 				Broker: env.Bridge, OriginPatterns: tt.patterns, AllowLoopbackOrigins: tt.loopback, Metrics: m,
@@ -119,7 +119,7 @@ func TestOriginRules(t *testing.T) {
 // in JSON, logged and counted, whatever refused it.
 func TestHandshakeRefusalsAreEnvelopes(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	m := metrics.New("test")
 	s := startServer(t, http1, session.Options{Broker: env.Bridge, Gate: jwtGate(t), Metrics: m,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})

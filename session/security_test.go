@@ -1,13 +1,11 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,7 +60,7 @@ func dialWith(t *testing.T, s *server, protocols []string, h http.Header) (*clie
 func TestTokenInSubprotocol(t *testing.T) {
 	env := testenv.New(t, testenv.Options{})
 	stream(t, env.Bridge, "S", "s.>")
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -84,23 +82,6 @@ func TestTokenInSubprotocol(t *testing.T) {
 			assert.NotContains(t, logs.String(), sig, "a token reached the logs")
 		})
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestOrigin: a page of a disallowed origin cannot open a session

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/httpmq/httpmq/clients/go/h2ws"
+	"github.com/httpmq/httpmq/internal/testenv"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -33,7 +34,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 	cfg.ManagementAddr, cfg.DataplaneAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.BodyReadTimeout = timeout
 	cfg.Heartbeat = -1
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)

@@ -24,28 +24,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/httpmq/httpmq/internal/testenv"
 )
 
-// syncBuffer is an io.Writer safe for the logger and the test at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // listening polls the JSON log for api's "listening" line.
-func listening(t *testing.T, logs *syncBuffer, api string) string {
+func listening(t *testing.T, logs *testenv.LogBuffer, api string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -63,9 +47,9 @@ func listening(t *testing.T, logs *syncBuffer, api string) string {
 
 // serveInProcess runs serveAPIs in a goroutine; the returned function
 // cancels it and returns its error.
-func serveInProcess(t *testing.T, cfg *Config, apis []api, hooks *shutdownHooks) (logs *syncBuffer, stop func() error) {
+func serveInProcess(t *testing.T, cfg *Config, apis []api, hooks *shutdownHooks) (logs *testenv.LogBuffer, stop func() error) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
@@ -201,7 +185,7 @@ func TestServeAPIsPortTaken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	err = serveAPIs(t.Context(), defaultConfig(), slog.New(slog.NewJSONHandler(logs, nil)), []api{
 		{name: "free", addr: "127.0.0.1:0", handler: http.HandlerFunc(hello)},
 		{name: "taken", addr: ln.Addr().String(), handler: http.HandlerFunc(hello)},
@@ -216,7 +200,7 @@ func TestRunServerEmbedded(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.ManagementAddr, cfg.DataplaneAddr = "127.0.0.1:0", "127.0.0.1:0"
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

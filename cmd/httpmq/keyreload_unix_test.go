@@ -42,7 +42,7 @@ func TestJWTSecretFileReload(t *testing.T) {
 
 	cfg := defaultConfig()
 	cfg.AuthJWTSecretFile = path
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	sec, err := newSecurity(t.Context(), cfg, log, nil)
 	require.NoError(t, err)
