@@ -124,7 +124,10 @@ func (h *Handler) body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // bodyEncoding reads the encoding signal from the header or the query.
 func bodyEncoding(r *http.Request) (string, error) {
 	fromHeader := strings.ToLower(strings.TrimSpace(r.Header.Get(EncodingHeader)))
-	fromQuery := strings.ToLower(r.URL.Query().Get("encoding"))
+	fromQuery := ""
+	if r.URL.RawQuery != "" { // parsing an empty query still makes a map
+		fromQuery = strings.ToLower(r.URL.Query().Get("encoding"))
+	}
 	switch {
 	case fromHeader != "" && fromQuery != "" && fromHeader != fromQuery:
 		return "", httpx.NewError(protocol.CodeBadRequest, "conflicting body encodings",
@@ -151,7 +154,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding stri
 	if r.ContentLength > limit {
 		return nil, h.tooLarge(limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -163,6 +166,29 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding stri
 		return nil, httpx.NewError(protocol.CodeBadRequest, "could not read the request body", err.Error())
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll for a body whose length the request may say: the
+// buffer is that long (one more byte sees the end) instead of growing
+// from io.ReadAll's 512 bytes.
+func readAll(body io.Reader, length int64) ([]byte, error) {
+	if length < 0 || length > 1<<20 {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, 0, length+1)
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf): // longer than it said: net/http refuses that, but be safe
+			rest, err := io.ReadAll(body)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // bodyLimit is the largest body that may hold a payload of at most max
@@ -189,13 +215,16 @@ func (h *Handler) tooLarge(limit int64) error {
 // decodeBase64 decodes standard or URL-safe base64, padded or not,
 // ignoring whitespace (line breaks of `base64`, a trailing newline).
 func decodeBase64(body []byte) ([]byte, error) {
-	text := bytes.Map(func(r rune) rune {
-		switch r {
-		case ' ', '\t', '\r', '\n':
-			return -1
-		}
-		return r
-	}, body)
+	text := body
+	if bytes.ContainsAny(body, " \t\r\n") {
+		text = bytes.Map(func(r rune) rune {
+			switch r {
+			case ' ', '\t', '\r', '\n':
+				return -1
+			}
+			return r
+		}, body)
+	}
 	enc := base64.StdEncoding
 	if bytes.ContainsAny(text, "-_") {
 		enc = base64.URLEncoding

@@ -157,15 +157,28 @@ type ctxKey struct{}
 
 // Identify authenticates r and returns a context carrying the identity.
 func (g *Gate) Identify(r *http.Request) (context.Context, error) {
-	var authn Authenticator = AllowAll{}
-	if g != nil && g.Authn != nil {
-		authn = g.Authn
-	}
-	id, err := authn.Authenticate(r)
+	id, err := g.Who(r)
 	if err != nil {
 		return nil, err
 	}
-	return WithIdentity(r.Context(), id), nil
+	return WithSharedIdentity(r.Context(), id), nil
+}
+
+// anonymous is what [Gate.Who] shares when nothing authenticates: it is
+// never changed.
+var anonymous = Anonymous
+
+// Who authenticates r and returns its identity, which the caller must
+// not change (a gate without an authenticator shares one [Anonymous]).
+func (g *Gate) Who(r *http.Request) (*Identity, error) {
+	if g == nil || g.Authn == nil {
+		return &anonymous, nil
+	}
+	id, err := g.Authn.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
 }
 
 // Check authorizes an action for the identity carried by ctx.

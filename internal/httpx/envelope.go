@@ -80,11 +80,18 @@ func BodyTooLarge(limit int64) *protocol.Error {
 		"the limit is "+strconv.FormatInt(limit, 10)+" bytes")
 }
 
+// The values of the headers every answer carries, shared by all answers:
+// net/http only reads them.
+var (
+	jsonContentType = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+)
+
 func write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["X-Content-Type-Options"] = noSniff
 	if id := RequestID(r.Context()); id != "" {
 		h.Set(RequestIDHeader, id)
 	}
@@ -98,6 +105,12 @@ func write(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 }
 
 func writeJSONString(buf *bytes.Buffer, s string) {
+	if validRequestID(s) { // the usual case: nothing to escape
+		buf.WriteByte('"')
+		buf.WriteString(s)
+		buf.WriteByte('"')
+		return
+	}
 	b, _ := json.Marshal(s) // a string always marshals
 	buf.Write(b)
 }

@@ -46,12 +46,16 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 	gate := opts.Gate
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestIDFrom(r.Header.Get(RequestIDHeader))
-		log := base.With("request_id", id)
-		ctx := context.WithValue(WithRequestID(r.Context(), id), loggerKey{}, log)
-		r = r.WithContext(ctx)
+		info := &requestInfo{id: requestIDFrom(r.Header.Get(RequestIDHeader)), base: base}
+		ctx := context.WithValue(r.Context(), requestKey{}, info)
 		rec := &recorder{ResponseWriter: w}
-		who := ""
+		who, err := gate.Who(r)
+		if err == nil {
+			ctx = auth.WithSharedIdentity(ctx, who)
+		}
+		// One copy of the request for the middleware's context: a request
+		// costs what its copies cost (REST publishes run this).
+		r = r.WithContext(ctx)
 		defer func() {
 			level := slog.LevelDebug
 			switch {
@@ -60,11 +64,17 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 			case rec.status >= 400:
 				level = slog.LevelInfo
 			}
+			if !base.Enabled(ctx, level) {
+				return
+			}
+			key := ""
+			if who != nil {
+				key = who.Key()
+			}
 			// The path only: queries may carry tokens (?access_token=).
-			log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start), "identity", who)
+			base.Log(ctx, level, "http request", "request_id", info.id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "bytes", rec.bytes, "duration", time.Since(start), "identity", key)
 		}()
-		ictx, err := gate.Identify(r)
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthenticated) && Classify(err).HTTPStatus() == http.StatusInternalServerError {
 				err = fmt.Errorf("%w: %v", auth.ErrUnauthenticated, err)
@@ -72,20 +82,31 @@ func Wrap(h http.Handler, opts Options) http.Handler {
 			WriteError(rec, r, err)
 			return
 		}
-		who = auth.IdentityFrom(ictx).Key()
-		h.ServeHTTP(rec, r.WithContext(ictx))
+		h.ServeHTTP(rec, r)
 	})
 }
 
-type loggerKey struct{}
+// requestInfo is what [Wrap] keeps of a request in its context: its id,
+// and the logger that [Logger] labels with it when something is logged.
+type requestInfo struct {
+	id   string
+	base *slog.Logger
+}
 
-// Logger returns the request-scoped logger [Wrap] stored in ctx, or
-// slog.Default().
+type requestKey struct{}
+
+// Logger returns the request-scoped logger of ctx: the one [Wrap] was
+// given, labelled with the request id; or slog.Default().
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	info, ok := ctx.Value(requestKey{}).(*requestInfo)
+	if !ok {
+		return slog.Default()
 	}
-	return slog.Default()
+	base := info.base
+	if base == nil {
+		base = slog.Default()
+	}
+	return base.With("request_id", info.id)
 }
 
 // recorder notes the status and size of an answer for the access log.

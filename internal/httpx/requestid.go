@@ -15,17 +15,17 @@ const RequestIDHeader = "Httpmq-Request-ID"
 // generated one.
 const MaxRequestIDLen = 128
 
-type requestIDKey struct{}
-
 // RequestID returns the request id [Wrap] stored in ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if info, ok := ctx.Value(requestKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
 
 // WithRequestID returns a context carrying id as the request id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	return context.WithValue(ctx, requestKey{}, &requestInfo{id: id})
 }
 
 // requestIDFrom picks the client's id when it is acceptable, else makes
