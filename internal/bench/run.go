@@ -276,25 +276,32 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		_ = s.Close()
 		out = append(out, res)
 	}
-	// REST: N concurrent h2c streams, and N HTTP/1.1 keep-alive connections
+	// REST: N concurrent h2c streams, and N HTTP/1.1 keep-alive connections;
+	// and the same requests to a handler that does nothing
+	// (/bench/floor), what Go's HTTP server and client cost by themselves.
 	for _, v := range []struct {
-		name string
-		hc   *http.Client
-	}{{"rest-h2c", r.h2c}, {"rest-http1", r.http1}} {
+		name  string
+		hc    *http.Client
+		floor bool
+	}{{"rest-h2c", r.h2c, false}, {"rest-http1", r.http1, false}, {"floor-h2c", r.h2c, true}, {"floor-http1", r.http1, true}} {
 		if !r.wants(v.name) {
 			continue
 		}
-		_, subject, err := r.stream(ctx, storage)
-		if err != nil {
-			return nil, err
+		work := func(ctx context.Context, _ int) error { return r.floor(ctx, v.hc) }
+		if !v.floor {
+			_, subject, err := r.stream(ctx, storage)
+			if err != nil {
+				return nil, err
+			}
+			dc := httpmq.NewDataClient(r.t.HTTPURL, &httpmq.ClientOptions{HTTPClient: v.hc})
+			work = func(ctx context.Context, _ int) error {
+				_, err := dc.Publish(ctx, subject, r.payload, nil)
+				return err
+			}
 		}
-		dc := httpmq.NewDataClient(r.t.HTTPURL, &httpmq.ClientOptions{HTTPClient: v.hc})
 		count := r.o.Count / 2 // REST is slower; keep runs short
 		cpu := r.serverCPU(ctx)
-		elapsed, errs := parallel(ctx, r.o.RESTConcurrency, count, func(ctx context.Context, _ int) error {
-			_, err := dc.Publish(ctx, subject, r.payload, nil)
-			return err
-		})
+		elapsed, errs := parallel(ctx, r.o.RESTConcurrency, count, work)
 		res := r.base("publish", v.name, storage)
 		res.Count, res.Concurrency, res.Errors, res.Seconds = count, r.o.RESTConcurrency, errs, elapsed.Seconds()
 		res.Rate = float64(count-errs) / elapsed.Seconds()
@@ -311,6 +318,27 @@ func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) 
 		return nil, err
 	}
 	return append(out, res), nil
+}
+
+// floor posts the payload to /bench/floor, whose handler reads it and
+// answers the size of a publish's answer without doing anything else.
+func (r *runner) floor(ctx context.Context, hc *http.Client) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.t.HTTPURL+"/bench/floor", bytes.NewReader(r.payload))
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("floor: %s", resp.Status)
+	}
+	return nil
 }
 
 // batchRequests is how many batch publish requests run at once; each

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -76,6 +77,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/bench/memstats", memstats)
 	mux.HandleFunc("/bench/cpu", cpu)
+	mux.HandleFunc("/bench/floor", floor)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.Handle("/debug/pprof/heap", pprof.Handler("heap"))
@@ -136,6 +138,20 @@ func cpu(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// floorAnswer is as long as a publish's answer.
+var floorAnswer = []byte(`{"success":true,"request_id":"9e7828a1-8446-4f7a-8775-f33a501a41c8","stream":"S","sequence":1,"duplicate":false}` + "\n")
+
+// floor reads the request's body and answers floorAnswer: what a request
+// costs Go's HTTP server (and the client) when the handler does nothing.
+func floor(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.Copy(io.Discard, r.Body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(floorAnswer)
 }
 
 func memstats(w http.ResponseWriter, r *http.Request) {
