@@ -1,6 +1,7 @@
 package httpmq
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ type conn struct {
 	// the handshake, and its exp (zero: nothing to refresh).
 	tokenAt, tokenExp time.Time
 
-	out       chan []byte // encoded frames for the writer
+	out       chan []byte  // encoded frames for the writer
+	in        bytes.Buffer // the message being read: frames copy what they keep
 	closeOnce sync.Once
 	down      chan struct{} // closed once the reader has stopped
 }
@@ -36,6 +38,10 @@ const writeTimeout = 10 * time.Second
 // maxReadBytes is the largest frame the client reads: a 1 MiB payload in
 // base64 JSON with headers fits many times over.
 const maxReadBytes = 32 << 20
+
+// maxKeptReadBuffer is the largest read buffer a connection keeps for
+// the next message.
+const maxKeptReadBuffer = 64 << 10
 
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
@@ -93,7 +99,7 @@ func (s *Session) connect(ctx context.Context, u string) (*conn, error) {
 	}
 	ws.SetReadLimit(maxReadBytes)
 	c := &conn{ws: ws, url: u, out: make(chan []byte, 256), down: make(chan struct{}), tokenAt: tokenAt, tokenExp: tokenExp}
-	frames, err := s.read(ctx, ws)
+	frames, err := s.read(ctx, c)
 	if err != nil {
 		c.close(0, "")
 		return nil, fmt.Errorf("httpmq: %s: waiting for hello: %w", u, err)
@@ -161,14 +167,25 @@ func (s *Session) handshake(ctx context.Context, u string, tr Transport, header 
 // read reads one message and decodes its frames (a busy server sends
 // several per message). A frame that cannot be decoded, from a newer
 // server say, is skipped; with nothing decodable the error is returned.
-func (s *Session) read(ctx context.Context, ws *websocket.Conn) ([]*protocol.Frame, error) {
-	typ, b, err := ws.Read(ctx)
+func (s *Session) read(ctx context.Context, c *conn) ([]*protocol.Frame, error) {
+	typ, r, err := c.ws.Reader(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if typ != s.kind {
 		return nil, fmt.Errorf("httpmq: %s message on subprotocol %s", typ, s.codec.Name())
 	}
+	// One buffer per connection, not one per message (websocket.Conn.Read):
+	// decoding copies what the frames keep. A rare large message's buffer
+	// is not kept.
+	if c.in.Cap() > maxKeptReadBuffer {
+		c.in = bytes.Buffer{}
+	}
+	c.in.Reset()
+	if _, err := c.in.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	b := c.in.Bytes()
 	var frames []*protocol.Frame
 	var bad error
 	protocol.Frames(s.codec, b, func(f *protocol.Frame, err error) {

@@ -155,8 +155,13 @@ func (s *Session) serve(c *conn, subs []*Subscription) error {
 		}()
 	}
 	defer close(c.down)
+	// The session's end closes the connection, which ends the read in
+	// progress: reading with the session's context instead would register
+	// and remove a callback on it for every message.
+	stop := context.AfterFunc(s.ctx, func() { c.close(0, "") })
+	defer stop()
 	for {
-		frames, err := s.read(s.ctx, c.ws)
+		frames, err := s.read(context.Background(), c)
 		if err != nil {
 			var de *protocol.DecodeError
 			if errors.As(err, &de) {
