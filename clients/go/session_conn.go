@@ -177,11 +177,13 @@ func (s *Session) read(ctx context.Context, c *conn) ([]*protocol.Frame, error) 
 	}
 	// One buffer per connection, not one per message (websocket.Conn.Read):
 	// decoding copies what the frames keep. A rare large message's buffer
-	// is not kept.
-	if c.in.Cap() > maxKeptReadBuffer {
-		c.in = bytes.Buffer{}
-	}
+	// is let go once decoded.
 	c.in.Reset()
+	defer func() {
+		if c.in.Cap() > maxKeptReadBuffer {
+			c.in = bytes.Buffer{}
+		}
+	}()
 	if _, err := c.in.ReadFrom(r); err != nil {
 		return nil, err
 	}

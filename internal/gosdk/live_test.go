@@ -1,6 +1,7 @@
 package gosdk_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -57,4 +58,36 @@ func TestListenResumesAcrossRestart(t *testing.T) {
 		next(seq)
 	}
 	assert.True(t, sub.Recovered(), "resumed with nothing missed")
+}
+
+// TestSessionReadsMessagesOfEverySize: a session reuses one read buffer
+// for the messages of a connection and lets a large one's go; messages
+// read earlier keep their own bytes whatever comes after them.
+func TestSessionReadsMessagesOfEverySize(t *testing.T) {
+	srv := startServer(t, http1)
+	_, err := srv.admin().CreateStream(ctx(t), httpmq.NewStream{Name: "SIZES", Subjects: []string{"sizes.>"}})
+	require.NoError(t, err)
+	sizes := []int{10, 300 << 10, 5, 70 << 10, 1, 200 << 10, 64}
+	for _, enc := range encodings {
+		t.Run(string(enc), func(t *testing.T) {
+			s := srv.dial(t, &httpmq.SessionOptions{Encoding: enc})
+			sub, err := s.Listen(ctx(t), "sizes."+string(enc), nil)
+			require.NoError(t, err)
+			want := make([][]byte, len(sizes))
+			for i, n := range sizes {
+				want[i] = bytes.Repeat([]byte{byte('a' + i)}, n)
+				_, err := srv.data().Publish(ctx(t), "sizes."+string(enc), want[i], nil)
+				require.NoError(t, err)
+			}
+			got := make([][]byte, len(sizes))
+			for i := range sizes {
+				m, err := sub.Next(ctx(t))
+				require.NoError(t, err)
+				got[i] = m.Data
+			}
+			for i := range sizes { // compared once all are read
+				assert.Equal(t, want[i], got[i], "message %d (%d bytes)", i, sizes[i])
+			}
+		})
+	}
 }
