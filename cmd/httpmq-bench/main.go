@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.FanOut, "fanout", 16, "sessions reading every message in the fan-out scenario")
 	fs.IntVar(&o.LiveSubscribers, "live-subscribers", 1000, "sessions listening to one subject in the live scenario")
 	fs.IntVar(&o.LiveRate, "live-rate", 100, "offered rate of the live scenario's latency run, msg/s")
+	fs.IntVar(&o.Rounds, "rounds", 1, "run every scenario this many times, one round after the other; the table gives each figure's median, and the ratio's range")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

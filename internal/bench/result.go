@@ -43,6 +43,13 @@ type Result struct {
 	ServerMicros float64 `json:"server_us_per_msg,omitempty"`
 	Errors       int     `json:"errors"`
 	Seconds      float64 `json:"seconds"`
+	// Round numbers the round of a run of several ([Options.Rounds]).
+	Round int `json:"round,omitempty"`
+	// Rounds, RatioMin and RatioMax are those of a [Summarize]d result:
+	// how many rounds its medians come from, and the range of its ratio.
+	Rounds   int     `json:"rounds,omitempty"`
+	RatioMin float64 `json:"ratio_min,omitempty"`
+	RatioMax float64 `json:"ratio_max,omitempty"`
 }
 
 func latencyResult(r Result, lat []time.Duration) Result {
@@ -65,21 +72,90 @@ func latencyResult(r Result, lat []time.Duration) Result {
 func withRatios(rs []Result) []Result {
 	type key struct {
 		scenario, storage string
-		size              int
+		size, round       int
 	}
 	native := map[key]float64{}
 	for _, r := range rs {
 		if r.Variant == "native" && r.Rate > 0 {
-			native[key{r.Scenario, r.Storage, r.Size}] = r.Rate
+			native[key{r.Scenario, r.Storage, r.Size, r.Round}] = r.Rate
 		}
 	}
 	for i, r := range rs {
-		if n := native[key{r.Scenario, r.Storage, r.Size}]; n > 0 && r.Rate > 0 {
+		if n := native[key{r.Scenario, r.Storage, r.Size, r.Round}]; n > 0 && r.Rate > 0 {
 			rs[i].NativeRate = n
 			rs[i].Ratio = r.Rate / n
 		}
 	}
 	return rs
+}
+
+// Summarize turns the results of several rounds into one result per
+// measurement (scenario, variant, storage, size, concurrency, offered
+// rate), in the order of the first round: each figure is the median of
+// its rounds, the ratio's median being that of the rounds' own ratios
+// (each against the native figure of its round), with its range beside
+// it. Results without rounds pass unchanged.
+func Summarize(rs []Result) []Result {
+	type key struct {
+		scenario, variant, storage string
+		size, concurrency, offered int
+	}
+	groups := map[key][]Result{}
+	var order []key
+	for _, r := range rs {
+		k := key{r.Scenario, r.Variant, r.Storage, r.Size, r.Concurrency, r.OfferedRate}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	out := make([]Result, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		if len(g) == 1 && g[0].Round == 0 {
+			out = append(out, g[0])
+			continue
+		}
+		m := g[0]
+		m.Round, m.Rounds, m.Errors = 0, len(g), 0
+		vals := make([][]float64, len(figures(&m)))
+		for i := range g {
+			for j, p := range figures(&g[i]) {
+				vals[j] = append(vals[j], *p)
+			}
+		}
+		for j, p := range figures(&m) {
+			*p = median(vals[j])
+		}
+		for i, r := range g {
+			m.Errors += r.Errors
+			if i == 0 || r.Ratio < m.RatioMin {
+				m.RatioMin = r.Ratio
+			}
+			if i == 0 || r.Ratio > m.RatioMax {
+				m.RatioMax = r.Ratio
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// figures are the fields of r that [Summarize] takes the median of.
+func figures(r *Result) []*float64 {
+	return []*float64{&r.Rate, &r.NativeRate, &r.Ratio, &r.P50, &r.P99, &r.P999, &r.Max,
+		&r.BytesPerSession, &r.HeapPerSession, &r.StackPerSession, &r.GoroutinesPerSession, &r.ServerMicros, &r.Seconds}
+}
+
+// median is the middle value of vs (the mean of the two middle ones for
+// an even count); it sorts vs.
+func median(vs []float64) float64 {
+	slices.Sort(vs)
+	n := len(vs)
+	if n%2 == 1 {
+		return vs[n/2]
+	}
+	return (vs[n/2-1] + vs[n/2]) / 2
 }
 
 // WriteJSON writes one JSON object per result, one per line.
@@ -114,8 +190,11 @@ func ReadJSON(path string) ([]Result, error) {
 }
 
 // WriteTable writes the results as a human-readable table. Throughput is
-// never shown without the native figure of the same run beside it.
+// never shown without the native figure of the same run beside it. The
+// results of several rounds are [Summarize]d first: medians, with the
+// ratio's range across rounds.
 func WriteTable(w io.Writer, rs []Result) error {
+	rs = Summarize(rs)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tvariant\tstorage\tsize\tcount\tresult\tnative\tratio\tserver µs/msg\terrors")
 	for _, r := range rs {
@@ -134,6 +213,9 @@ func WriteTable(w io.Writer, rs []Result) error {
 			if r.NativeRate > 0 && r.Variant != "native" {
 				native = fmt.Sprintf("%.0f msg/s", r.NativeRate)
 				ratio = fmt.Sprintf("%.0f%%", 100*r.Ratio)
+				if r.Rounds > 1 {
+					ratio += fmt.Sprintf(" (%.0f-%.0f%%, %d rounds)", 100*r.RatioMin, 100*r.RatioMax, r.Rounds)
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\n", r.Scenario, variantLabel(r), r.Storage, r.Size, r.Count,

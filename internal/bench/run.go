@@ -53,6 +53,10 @@ type Options struct {
 	// variants ("session-msgpack", "rest-h2c", ...); native always runs,
 	// for the ratios.
 	Variants []string
+	// Rounds is how many times every scenario runs, one round after the
+	// other (default 1): this machine's figures move from one run to the
+	// next, and [Summarize] gives the medians.
+	Rounds int
 	// Progress, if set, is told what runs.
 	Progress func(string)
 	// ServerHeapProfile, if set, receives the server's heap profile taken
@@ -75,6 +79,7 @@ func (o Options) withDefaults() Options {
 	def(&o.FanOut, 16)
 	def(&o.LiveSubscribers, 1000)
 	def(&o.LiveRate, 100)
+	def(&o.Rounds, 1)
 	if o.LatencyDuration <= 0 {
 		o.LatencyDuration = 5 * time.Second
 	}
@@ -131,17 +136,28 @@ func Run(ctx context.Context, t Target, o Options) ([]Result, error) {
 	_, _ = rand.Read(r.payload)
 	r.admin = httpmq.NewAdminClient(t.HTTPURL, &httpmq.ClientOptions{HTTPClient: r.http1})
 	var out []Result
-	for _, sc := range o.Scenarios {
-		for _, storage := range o.Storages {
-			if sc == "memory" && storage != o.Storages[0] {
-				continue // sessions do not depend on storage
+	for round := 1; round <= o.Rounds; round++ {
+		for _, sc := range o.Scenarios {
+			for _, storage := range o.Storages {
+				if sc == "memory" && storage != o.Storages[0] {
+					continue // sessions do not depend on storage
+				}
+				what := sc + " / " + storage
+				if o.Rounds > 1 {
+					what += fmt.Sprintf(" (round %d of %d)", round, o.Rounds)
+				}
+				o.Progress(what)
+				rs, err := r.scenario(ctx, sc, storage)
+				if err != nil {
+					return withRatios(out), fmt.Errorf("%s (%s): %w", sc, storage, err)
+				}
+				if o.Rounds > 1 {
+					for i := range rs {
+						rs[i].Round = round
+					}
+				}
+				out = append(out, rs...)
 			}
-			o.Progress(sc + " / " + storage)
-			rs, err := r.scenario(ctx, sc, storage)
-			if err != nil {
-				return out, fmt.Errorf("%s (%s): %w", sc, storage, err)
-			}
-			out = append(out, rs...)
 		}
 	}
 	return withRatios(out), nil
