@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -232,6 +233,12 @@ func (s *Session) writer(c *conn) {
 		case <-c.down:
 			return
 		case msg = <-c.out:
+		}
+		if len(c.out) == 0 {
+			// Let the goroutines about to queue a frame (publishers a reply
+			// just woke, say) do so first: one write then carries them all,
+			// as nats.go's flusher does. Alone, the writer goes on at once.
+			runtime.Gosched()
 		}
 		if batched := protocol.Batch(s.codec, buf, msg, c.out); len(batched) != len(msg) {
 			msg, buf = batched, batched // frames waiting went along in one message
