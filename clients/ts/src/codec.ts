@@ -20,6 +20,8 @@ export interface Codec {
   /** Frames travel in binary (msgpack) or text (JSON) messages. */
   readonly binary: boolean;
   encode(frame: Frame): string | Uint8Array;
+  /** Joins encoded frames into one WebSocket message (docs/protocol.md: a message carries one frame or several). */
+  join(frames: (string | Uint8Array)[]): string | Uint8Array;
   /** Decodes one WebSocket message into its frames. */
   decode(data: string | ArrayBuffer | Uint8Array): Frame[];
 }
@@ -88,6 +90,9 @@ export const jsonCodec: Codec = {
       "$1",
     );
   },
+  join(frames) {
+    return frames.join("\n");
+  },
   decode(data) {
     const text = typeof data === "string" ? data : fromUtf8(data instanceof Uint8Array ? data : new Uint8Array(data));
     const frames: Frame[] = [];
@@ -108,6 +113,18 @@ export const msgpackCodec: Codec = {
   binary: true,
   encode(frame) {
     return encode(compact(frame), { ignoreUndefined: true, useBigInt64: true });
+  },
+  join(frames) {
+    const parts = frames as Uint8Array[];
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   },
   decode(data) {
     if (typeof data === "string") throw new Error("httpmq: text message on the msgpack subprotocol");

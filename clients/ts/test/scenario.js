@@ -331,6 +331,28 @@ export async function scenario(sdk, env) {
     check("1002: later commands reject with it", after === done, String(after));
   }
 
+  // --- frames sent during one task travel together: 50 publishes started
+  // at once go out in one WebSocket message, and each gets its own answer ---
+  {
+    let sends = 0;
+    class Sends extends Base {
+      send(data) {
+        sends++;
+        super.send(data);
+      }
+    }
+    const s4 = await Session.connect(env.ws, { codec: env.codec, token: env.token, WebSocket: Sends });
+    const before = sends;
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => s4.publish(subj + ".burst", "b" + i)));
+    const used = sends - before; // (a keep-alive ping could make it 2)
+    const seqs = new Set(burst.map((p) => p.sequence));
+    check("50 publishes of one task: one WebSocket message, 50 answers", used <= 2 && seqs.size === 50 && burst.every((p) => p.stream === stream),
+      { used, distinct: seqs.size });
+    const one = await s4.publish(subj + ".burst", "alone");
+    check("then a lone publish", one.sequence > Math.max(...seqs), one);
+    await s4.close();
+  }
+
   await admin.deleteConsumer(stream, "cb");
   await admin.deleteStream(stream);
   const gone = await rejection(admin.getStream(stream));
