@@ -6,9 +6,12 @@ Usage: scripts/bench-chart.py results.jsonl docs/benchmarks.png
 Left: each httpmq variant's throughput as a percentage of native nats.go
 in the same run (publish, consume, fan-out; file and memory storage).
 Right: publish-to-delivery latency percentiles, native and session.
+Results of several rounds (httpmq-bench -rounds N) are drawn as the
+median of each measurement's rounds, as the table gives them.
 Needs Debian's python3-matplotlib (make bench-chart installs it).
 """
 import json
+import statistics
 import sys
 
 import matplotlib
@@ -17,8 +20,29 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+FIGURES = ("rate", "native_rate", "ratio", "p50_ms", "p99_ms", "p999_ms", "max_ms")
+
+
+def medians(rows):
+    """One row per measurement, in first-seen order: the median of each
+    figure over its rounds (a single run passes unchanged)."""
+    groups = {}
+    for r in rows:
+        key = (r["scenario"], r["variant"], r["storage"], r.get("concurrency"), r.get("offered_rate"))
+        groups.setdefault(key, []).append(r)
+    out = []
+    for g in groups.values():
+        m = dict(g[0])
+        for f in FIGURES:
+            vals = [r[f] for r in g if f in r]
+            if vals:
+                m[f] = statistics.median(vals)
+        out.append(m)
+    return out
+
+
 def main(src, dst):
-    rows = [json.loads(line) for line in open(src) if line.strip()]
+    rows = medians([json.loads(line) for line in open(src) if line.strip()])
     ratios = [r for r in rows if r.get("ratio") and r["variant"] != "native"]
     lat = [r for r in rows if r["scenario"] == "latency"]
 
