@@ -98,6 +98,40 @@ async def test_fire_and_forget_ack(session: Session, admin: Admin, unique: Calla
     await admin.delete_stream(name)
 
 
+async def test_frames_of_a_burst_travel_together(session: Session, admin: Admin, unique: Callable[[str], str]) -> None:
+    """Publishes gathered at once leave in one WebSocket message and each
+    gets its own answer; the fire-and-forget acks of messages read without
+    waiting go together too, and all count."""
+    name = await _stream(admin, unique)
+    conn = session._conn
+    assert conn is not None
+    sent: list[object] = []
+    real = conn.ws.send
+
+    async def counting(data: object) -> None:
+        sent.append(data)
+        await real(data)  # type: ignore[arg-type]
+
+    conn.ws.send = counting  # type: ignore[method-assign]
+    acks = await asyncio.gather(*(session.publish(f"{name}.a", f"m{i}") for i in range(50)))
+    assert len({a.sequence for a in acks}) == 50
+    assert len(sent) <= 2, f"{len(sent)} messages for 50 publishes"  # (a keep-alive ping could make it 2)
+
+    async with session.subscribe(name, "c", max_inflight=50) as sub:
+        msgs = [await asyncio.wait_for(sub.next(), 10) for _ in range(50)]
+        sent.clear()
+        for m in msgs:
+            await m.ack(no_wait=True)
+        await conn.flush()
+        assert 1 <= len(sent) <= 2, f"{len(sent)} messages for 50 acks"
+
+    async def acked() -> bool:
+        return (await admin.consumer(name, "c")).ack_floor.stream_seq == 50
+
+    await eventually(acked, "the fire-and-forget acks to be recorded")
+    await admin.delete_stream(name)
+
+
 async def test_nak_term_progress(session: Session, admin: Admin, unique: Callable[[str], str]) -> None:
     name = await _stream(admin, unique, ack_wait=30)
     await session.publish(f"{name}.a", b"work")

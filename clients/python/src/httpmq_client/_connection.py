@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,7 +15,7 @@ from websockets.legacy.client import WebSocketClientProtocol, connect
 from websockets.typing import Subprotocol
 
 from ._rest import REQUEST_ID_HEADER
-from .codec import Codec
+from .codec import Codec, WireMessage
 from .errors import APIError, CloseError, ConnectionLostError, HttpmqError, ProtocolError, TransportError
 from .events import Hello
 
@@ -46,6 +46,12 @@ def session_url(raw: str) -> str:
     return urlunsplit((scheme, u.netloc, path, u.query, ""))
 
 
+#: The most frames, and bytes, that go in one WebSocket message (as the Go
+#: server and SDKs do).
+BATCH_MAX_FRAMES = 128
+BATCH_MAX_BYTES = 64 << 10
+
+
 @dataclass
 class Connection:
     """An open WebSocket and what its server announced."""
@@ -53,6 +59,48 @@ class Connection:
     ws: WebSocketClientProtocol
     url: str
     hello: Hello
+    codec: Codec
+    _out: list[WireMessage] = field(default_factory=list)
+    _flusher: asyncio.Task[None] | None = None
+
+    async def send(self, data: WireMessage) -> None:
+        """Queues an encoded frame. The frames queued until the sending task
+        yields leave together, in as few WebSocket messages as the batch
+        limits allow (the acks of a burst of messages, publishes gathered at
+        once): the server reads and decodes one message instead of one per
+        frame. A frame on a closed connection raises ConnectionClosed, as
+        the WebSocket's send does; one queued as it closes is lost with it."""
+        if not self.ws.open:
+            await self.ws.send(data)  # raises why it is closed
+            return
+        self._out.append(data)
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+    async def flush(self) -> None:
+        """Waits until what was queued has been written (or dropped with the
+        connection)."""
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # the sender's burst first
+            limit = min(BATCH_MAX_BYTES, self.hello.max_frame or BATCH_MAX_BYTES)
+            while self._out:
+                n, size = 0, 0
+                for f in self._out:
+                    # A str's UTF-8 length is at most 3 bytes per character; +1 for the newline.
+                    fsize = 3 * len(f) + 1 if isinstance(f, str) else len(f)
+                    if n > 0 and (n >= BATCH_MAX_FRAMES or size + fsize > limit):
+                        break
+                    n, size = n + 1, size + fsize
+                group, self._out = self._out[:n], self._out[n:]
+                await self.ws.send(group[0] if n == 1 else self.codec.join(group))
+        except ConnectionClosed:
+            self._out.clear()  # the reader sees the close and tells the commands
+        finally:
+            self._flusher = None
 
 
 async def dial(
@@ -114,7 +162,7 @@ async def dial(
         if isinstance(e, (ConnectionClosed, asyncio.TimeoutError)):
             raise TransportError(f"httpmq: {url}: waiting for hello: {type(e).__name__}: {e}") from e
         raise
-    return Connection(ws, url, hello)
+    return Connection(ws, url, hello, codec)
 
 
 def close_status(err: BaseException) -> tuple[int | None, str]:

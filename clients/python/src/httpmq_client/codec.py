@@ -46,6 +46,11 @@ class Codec:
         """One frame as a WebSocket message."""
         raise NotImplementedError
 
+    def join(self, frames: list[WireMessage]) -> WireMessage:
+        """Encoded frames as one WebSocket message (docs/protocol.md: a
+        message carries one frame or several)."""
+        raise NotImplementedError
+
     def decode(self, msg: WireMessage) -> tuple[list[Frame], DecodeError | None]:
         """The frames of a message, and the first error met (frames after an
         undecodable JSON line are still read; in msgpack nothing tells where
@@ -71,6 +76,9 @@ class JSONCodec(Codec):
         if "data" in f:
             f["data"] = base64.b64encode(f["data"]).decode("ascii")
         return json.dumps(f, separators=(",", ":"), ensure_ascii=False)
+
+    def join(self, frames: list[WireMessage]) -> str:
+        return "\n".join(frames)  # type: ignore[arg-type]
 
     def decode(self, msg: WireMessage) -> tuple[list[Frame], DecodeError | None]:
         if not isinstance(msg, str):
@@ -105,6 +113,9 @@ class MsgpackCodec(Codec):
         if "data" in f:
             f["data"] = bytes(f["data"])
         return msgpack.packb(f, use_bin_type=True)  # type: ignore[no-any-return]
+
+    def join(self, frames: list[WireMessage]) -> bytes:
+        return b"".join(frames)  # type: ignore[arg-type]
 
     def decode(self, msg: WireMessage) -> tuple[list[Frame], DecodeError | None]:
         if not isinstance(msg, (bytes, bytearray)):

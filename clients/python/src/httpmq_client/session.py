@@ -349,7 +349,7 @@ class Session:
             if conn is None:
                 raise ConnectionLostError("httpmq: not connected (the session is reconnecting)")
             try:
-                await conn.ws.send(self._codec.encode(frame))
+                await conn.send(self._codec.encode(frame))
             except ConnectionClosed as e:
                 raise self._lost() from e
             return AckResult(confirmed=False)
@@ -372,6 +372,7 @@ class Session:
         conn, task = self._conn, self._run_task
         if task is not None and task is not asyncio.current_task() and not task.done():
             if conn is not None:
+                await conn.flush()  # what was sent before closing goes first
                 await conn.ws.close()  # the reader sees it and the run task returns
             else:
                 task.cancel()  # reconnecting: stop waiting or dialing
@@ -424,7 +425,7 @@ class Session:
         self._calls[call.id] = call
         try:
             try:
-                await conn.ws.send(self._codec.encode({**frame, "id": call.id}))
+                await conn.send(self._codec.encode({**frame, "id": call.id}))
             except ConnectionClosed as e:
                 raise self._lost() from e
             try:
