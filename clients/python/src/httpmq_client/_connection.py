@@ -50,6 +50,8 @@ def session_url(raw: str) -> str:
 #: server and SDKs do).
 BATCH_MAX_FRAMES = 128
 BATCH_MAX_BYTES = 64 << 10
+# Frames queued at which a sender waits for them to be written.
+_BACKLOG_FRAMES = 4 * BATCH_MAX_FRAMES
 
 
 @dataclass
@@ -76,6 +78,10 @@ class Connection:
         self._out.append(data)
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        if len(self._out) >= _BACKLOG_FRAMES:
+            # A sender that never yields waits for the writes, as it did
+            # for each frame when each was written at once.
+            await self.flush()
 
     async def flush(self) -> None:
         """Waits until what was queued has been written (or dropped with the
