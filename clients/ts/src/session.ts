@@ -687,14 +687,27 @@ export class Session {
       // A string's UTF-8 length is at most 3 per UTF-16 unit; +1 for the newline.
       const size = typeof f === "string" ? 3 * f.length + 1 : f.length;
       if (group.length > 0 && (group.length >= BATCH_MAX_FRAMES || bytes + size > max)) {
-        ws.send(group.length === 1 ? group[0] : this.codec.join(group));
+        if (!this.#write(ws, group)) return;
         group = [];
         bytes = 0;
       }
       group.push(f);
       bytes += size;
     }
-    ws.send(group.length === 1 ? group[0] : this.codec.join(group));
+    this.#write(ws, group);
+  }
+
+  /** Sends frames as one message; a WebSocket that refuses (it is closing) loses them, as the connection does. */
+  #write(ws: WebSocketLike, frames: (string | Uint8Array)[]): boolean {
+    try {
+      ws.send(frames.length === 1 ? frames[0] : this.codec.join(frames));
+      return true;
+    } catch (e) {
+      // Out of the sender's call by now (a microtask): say it as an event;
+      // the commands among the frames fail with the connection.
+      this.emitError(e);
+      return false;
+    }
   }
 
   async #dial(): Promise<void> {
