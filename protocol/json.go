@@ -30,14 +30,7 @@ func (JSONCodec) Encode(f *Frame) ([]byte, error) {
 	if err := encodeTypeError(f); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(f); err != nil {
-		return nil, fmt.Errorf("protocol: encode json: %w", err)
-	}
-	b := buf.Bytes()
-	return b[:len(b)-1], nil // Encode appends '\n'
+	return encodeFrame(f, appendJSONFrame, jsonFrameSize), nil
 }
 
 // Decode parses one JSON frame.

@@ -35,21 +35,27 @@ func (MsgpackCodec) Encode(f *Frame) ([]byte, error) {
 	if err := encodeTypeError(f); err != nil {
 		return nil, err
 	}
+	return encodeFrame(f, appendMsgpackFrame, msgpackFrameSize), nil
+}
+
+// encodeFrame returns what appendFrame appends for f, at its exact size:
+// a small frame is built in a pooled buffer and copied out, a large one
+// (data over 32 KiB) in a buffer of size's estimate.
+func encodeFrame(f *Frame, appendFrame func([]byte, *Frame) []byte, size func(*Frame) int) []byte {
 	if len(f.Data) > 32<<10 {
-		return appendMsgpackFrame(make([]byte, 0, msgpackFrameSize(f)), f), nil
+		return appendFrame(make([]byte, 0, size(f)), f)
 	}
-	// Small frames: built in a pooled buffer, returned at their exact size.
-	bp := mpBuffers.Get().(*[]byte)
-	b := appendMsgpackFrame((*bp)[:0], f)
+	bp := frameBuffers.Get().(*[]byte)
+	b := appendFrame((*bp)[:0], f)
 	out := bytes.Clone(b)
 	if cap(b) <= 64<<10 {
 		*bp = b
-		mpBuffers.Put(bp)
+		frameBuffers.Put(bp)
 	}
-	return out, nil
+	return out
 }
 
-var mpBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+var frameBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Decode parses one msgpack frame.
 func (MsgpackCodec) Decode(b []byte) (*Frame, error) {
