@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -154,7 +153,11 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding stri
 	if r.ContentLength > limit {
 		return nil, h.tooLarge(limit)
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength)
+	var buf []byte
+	if r.ContentLength >= 0 {
+		buf = make([]byte, 0, r.ContentLength+1) // +1: room to read the end; within limit, checked above
+	}
+	body, err := httpx.AppendAll(buf, http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -166,29 +169,6 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, encoding stri
 		return nil, httpx.NewError(protocol.CodeBadRequest, "could not read the request body", err.Error())
 	}
 	return body, nil
-}
-
-// readAll is io.ReadAll for a body whose length the request may say: the
-// buffer is that long (one more byte sees the end) instead of growing
-// from io.ReadAll's 512 bytes.
-func readAll(body io.Reader, length int64) ([]byte, error) {
-	if length < 0 || length > 1<<20 {
-		return io.ReadAll(body)
-	}
-	buf := make([]byte, 0, length+1)
-	for {
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, nil
-		case err != nil:
-			return buf, err
-		case len(buf) == cap(buf): // longer than it said: net/http refuses that, but be safe
-			rest, err := io.ReadAll(body)
-			return append(buf, rest...), err
-		}
-	}
 }
 
 // bodyLimit is the largest body that may hold a payload of at most max

@@ -13,7 +13,9 @@ import (
 // data in padded standard base64. It spares the reflection of
 // encoding/json on every frame sent (a session's every message);
 // TestJSONEncodeMatchesLibrary and FuzzJSONEncode hold it to the library's
-// bytes.
+// bytes. Its list of fields repeats appendMsgpackFrame's: walking one
+// list through function values doubled msgpack's encoding time (143 →
+// 341 ns), and each list is held to its library by the tests.
 func appendJSONFrame(b []byte, f *Frame) []byte {
 	b = appendJSONString(append(b, `{"type":`...), string(f.Type))
 	key := func(k string) {

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/httpmq/httpmq/internal/h2ws"
+	"github.com/httpmq/httpmq/internal/httpx"
 	"github.com/httpmq/httpmq/protocol"
 )
 
@@ -153,7 +153,7 @@ func (c *Client) readLoop(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.
 			return err
 		}
 		bp := readBuffers.Get().(*[]byte)
-		data, err := readAll(r, (*bp)[:0])
+		data, err := httpx.AppendAll((*bp)[:0], r)
 		if err != nil {
 			readBuffers.Put(bp)
 			return err
@@ -172,23 +172,6 @@ func (c *Client) readLoop(conn *websocket.Conn, idle *h2ws.Idle, codec protocol.
 }
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// readAll appends what r holds to b.
-func readAll(r io.Reader, b []byte) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-}
 
 // handle runs one frame of a message, or reports why it did not decode.
 func (c *Client) handle(f *protocol.Frame, err error) {

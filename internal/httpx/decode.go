@@ -15,6 +15,26 @@ import (
 // is zero.
 const DefaultMaxBodyBytes = 1 << 20
 
+// AppendAll appends what r holds, up to its end, to b and returns it: with
+// b's capacity sized for what r holds (a request's Content-Length, a
+// reused buffer), nothing is allocated, where io.ReadAll starts at 512
+// bytes and grows.
+func AppendAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
 // DecodeOptions tune [DecodeJSON]. The zero value is a required body of at
 // most [DefaultMaxBodyBytes].
 type DecodeOptions struct {

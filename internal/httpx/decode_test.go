@@ -94,3 +94,25 @@ func TestDecodeJSON(t *testing.T) {
 		assert.Equal(t, protocol.CodeBodyTooLarge, e.Code)
 	})
 }
+
+func TestAppendAll(t *testing.T) {
+	tests := []struct {
+		name string
+		buf  []byte
+		in   string
+		want string
+	}{
+		{"nil buffer", nil, "hello", "hello"},
+		{"exact room plus one", make([]byte, 0, 6), "hello", "hello"},
+		{"too small a buffer grows", make([]byte, 0, 2), "hello world", "hello world"},
+		{"appends after what is there", []byte("> "), "hi", "> hi"},
+		{"empty reader", make([]byte, 0, 1), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := httpx.AppendAll(tt.buf, io.LimitReader(strings.NewReader(tt.in), 1<<20))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, string(got))
+		})
+	}
+}
