@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 )
 
@@ -30,16 +29,8 @@ func WithSub(c Codec, encoded []byte, sub string) ([]byte, error) {
 	if len(encoded) < 2 || encoded[0] != '{' {
 		return nil, errors.New("protocol: WithSub: not a JSON object")
 	}
-	var id bytes.Buffer
-	enc := json.NewEncoder(&id)
-	enc.SetEscapeHTML(false) // as JSONCodec
-	if err := enc.Encode(sub); err != nil {
-		return nil, err
-	}
-	quoted := bytes.TrimSuffix(id.Bytes(), []byte{'\n'})
-	out := make([]byte, 0, len(encoded)+len(quoted)+8)
-	out = append(out, `{"sub":`...)
-	out = append(out, quoted...)
+	out := make([]byte, 0, len(encoded)+len(sub)+16) // grows for escapes
+	out = appendJSONString(append(out, `{"sub":`...), sub) // as JSONCodec writes strings
 	if rest := bytes.TrimLeft(encoded[1:], " \t\r\n"); len(rest) > 0 && rest[0] != '}' {
 		out = append(out, ',')
 	}
