@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		short     = fs.Bool("short", false, "tiny counts: checks that every scenario runs, measures nothing")
 		tableFrom = fs.String("table-from", "", "print the table of a file of -json results, and run nothing")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile of this process to `file` (with -in-process: client and server)")
+		memprof   = fs.String("memprofile", "", "write the allocations this process made to `file`, sampled (with -in-process: client and server); go tool pprof -sample_index=alloc_space reads it")
 		traceOut  = fs.String("trace", "", "write an execution trace of this process to `file` (with -in-process: client and server); go tool trace reads it")
 		heapprof  = fs.String("server-heapprofile", "", "write the server's heap profile, taken while the memory scenario's HTTP/1.1 sessions are open, to `file`")
 	)
@@ -114,6 +115,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		defer func() {
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintln(stderr, "memprofile:", err)
+			}
+		}()
 	}
 	if *traceOut != "" {
 		f, err := os.Create(*traceOut)
