@@ -78,6 +78,8 @@ type queued struct {
 	f    *protocol.Frame
 	enc  []byte
 	size int
+	// pooled: f came from msgFrames, and goes back once encoded.
+	pooled bool
 }
 
 // newClient returns a client of r's identity over t. It is registered
@@ -413,6 +415,12 @@ func (c *Client) write() {
 			b, err := c.t.Encode(q.f)
 			if err != nil {
 				c.logger().Error("encode frame", "type", q.f.Type, "err", err)
+			}
+			if q.pooled {
+				*q.f = protocol.Frame{}
+				msgFrames.Put(q.f)
+			}
+			if err != nil {
 				continue
 			}
 			if b != nil {

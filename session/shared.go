@@ -33,7 +33,8 @@ func (s *shared) encode(c protocol.Codec, d *bridge.Delivery, sub string) ([]byt
 	s.mu.Lock()
 	e := s.last[c.Name()]
 	if e.d != d {
-		b, err := c.Encode(msgFrame(d, ""))
+		f := msgFrameValue(d, "")
+		b, err := c.Encode(&f)
 		if err != nil {
 			s.mu.Unlock()
 			return nil, err

@@ -43,14 +43,19 @@ func (sub *subscription) start(ok *protocol.Frame) {
 	sub.early, sub.started = nil, true
 }
 
-// msgFrame is the msg frame of d for subscription sub.
-func msgFrame(d *bridge.Delivery, sub string) *protocol.Frame {
-	return &protocol.Frame{
+// msgFrameValue is the msg frame of d for subscription sub.
+func msgFrameValue(d *bridge.Delivery, sub string) protocol.Frame {
+	return protocol.Frame{
 		Type: protocol.TypeMsg, Sub: sub, Subject: d.Subject, Stream: d.Stream, Consumer: d.Consumer,
 		StreamSeq: d.StreamSeq, ConsumerSeq: d.ConsumerSeq, Deliveries: d.Deliveries, Pending: d.Pending,
 		Time: d.Time.UnixNano(), Headers: d.Header, Data: d.Data,
 	}
 }
+
+// msgFrames recycles the msg frames of deliveries, which live from
+// Deliver to their encoding in the writer (a frame is 416 bytes, and a
+// busy subscription delivers one per message).
+var msgFrames = sync.Pool{New: func() any { return new(protocol.Frame) }}
 
 // Deliver implements bridge.Receiver: the delivery is the client's once
 // queued.
@@ -62,8 +67,9 @@ func (sub *subscription) Deliver(d *bridge.Delivery) {
 		}
 	}
 	if q.enc == nil {
-		q.f = msgFrame(d, sub.id)
-		q.size = frameSize(q.f)
+		q.f = msgFrames.Get().(*protocol.Frame)
+		*q.f = msgFrameValue(d, sub.id)
+		q.size, q.pooled = frameSize(q.f), true
 	}
 	sub.mu.Lock()
 	if !sub.started {
