@@ -29,7 +29,7 @@ func WithSub(c Codec, encoded []byte, sub string) ([]byte, error) {
 	if len(encoded) < 2 || encoded[0] != '{' {
 		return nil, errors.New("protocol: WithSub: not a JSON object")
 	}
-	out := make([]byte, 0, len(encoded)+len(sub)+16) // grows for escapes
+	out := make([]byte, 0, len(encoded)+len(sub)+16)       // grows for escapes
 	out = appendJSONString(append(out, `{"sub":`...), sub) // as JSONCodec writes strings
 	if rest := bytes.TrimLeft(encoded[1:], " \t\r\n"); len(rest) > 0 && rest[0] != '}' {
 		out = append(out, ',')
