@@ -135,15 +135,21 @@ func (r *jsonReader) next(c byte) bool {
 	return true
 }
 
-// open consumes the '{' or '[' at pos, one level deeper.
-func (r *jsonReader) open() bool {
+// open consumes the '{' or '[' at pos, one level deeper, and reports
+// whether the container ends at once (its close, consumed, next).
+func (r *jsonReader) open(close byte) (empty, ok bool) {
 	r.depth++
 	if r.depth > maxJSONDepth {
-		return r.fail()
+		return false, r.fail()
 	}
 	r.pos++
 	r.space()
-	return true
+	if r.peek() == close {
+		r.pos++
+		r.depth--
+		return true, true
+	}
+	return false, true
 }
 
 // more reports, after a member or element, whether another follows (a
@@ -166,13 +172,8 @@ func (r *jsonReader) more(close byte) (more, ok bool) {
 // members reads the object whose '{' is at pos, calling member with each
 // key (unquoted; it may alias the input) once the value is next.
 func (r *jsonReader) members(member func(key []byte) bool) bool {
-	if !r.open() {
-		return false
-	}
-	if r.peek() == '}' {
-		r.pos++
-		r.depth--
-		return true
+	if empty, ok := r.open('}'); empty || !ok {
+		return ok
 	}
 	for {
 		if r.peek() != '"' {
@@ -196,13 +197,8 @@ func (r *jsonReader) members(member func(key []byte) bool) bool {
 // elements reads the array whose '[' is at pos, calling element for each
 // element, which is next.
 func (r *jsonReader) elements(element func() bool) bool {
-	if !r.open() {
-		return false
-	}
-	if r.peek() == ']' {
-		r.pos++
-		r.depth--
-		return true
+	if empty, ok := r.open(']'); empty || !ok {
+		return ok
 	}
 	for {
 		if !element() {
@@ -386,15 +382,33 @@ func (r *jsonReader) number(kind string) (num []byte, ok bool) {
 	return nil, r.other(kind)
 }
 
+// integer reads a number, or null (set false), as strconv parses a
+// signed or unsigned integer of the given bits: a number it refuses is a
+// type error, as encoding/json reports it.
+func (r *jsonReader) integer(kind string, signed bool, bits int) (v uint64, set, ok bool) {
+	num, ok := r.number(kind)
+	if !ok || num == nil {
+		return 0, false, ok
+	}
+	var err error
+	if signed {
+		var n int64
+		n, err = strconv.ParseInt(string(num), 10, bits)
+		v = uint64(n)
+	} else {
+		v, err = strconv.ParseUint(string(num), 10, bits)
+	}
+	if err != nil {
+		r.typeError("number "+string(num), kind)
+		return 0, false, true
+	}
+	return v, true, true
+}
+
 func (r *jsonReader) int64(v *int64) bool {
-	num, ok := r.number("integer")
-	if ok && num != nil {
-		n, err := strconv.ParseInt(string(num), 10, 64)
-		if err != nil {
-			r.typeError("number "+string(num), "integer")
-		} else {
-			*v = n
-		}
+	n, set, ok := r.integer("integer", true, 64)
+	if set {
+		*v = int64(n)
 	}
 	return ok
 }
@@ -414,14 +428,9 @@ func (r *jsonReader) duration(v *time.Duration) bool {
 }
 
 func (r *jsonReader) uint64(v *uint64) bool {
-	num, ok := r.number("unsigned integer")
-	if ok && num != nil {
-		n, err := strconv.ParseUint(string(num), 10, 64)
-		if err != nil {
-			r.typeError("number "+string(num), "unsigned integer")
-		} else {
-			*v = n
-		}
+	n, set, ok := r.integer("unsigned integer", false, 64)
+	if set {
+		*v = n
 	}
 	return ok
 }
@@ -522,14 +531,9 @@ func (r *jsonReader) byteArray(p *[]byte) bool {
 		if i >= len(d) {
 			d = d[:i+1]
 		}
-		num, ok := r.number("uint8")
-		if ok && num != nil {
-			n, err := strconv.ParseUint(string(num), 10, 8)
-			if err != nil {
-				r.typeError("number "+string(num), "uint8")
-			} else {
-				d[i] = byte(n)
-			}
+		n, set, ok := r.integer("uint8", false, 8)
+		if set {
+			d[i] = byte(n)
 		}
 		i++
 		return ok

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,17 +162,7 @@ func FuzzJSONDecodeMatchesLibrary(f *testing.F) {
 	for _, in := range jsonDecodeCases {
 		f.Add([]byte(in))
 	}
-	golden, err := filepath.Glob("../testdata/protocol/*.json")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, name := range golden {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addGolden(f, "json")
 	f.Fuzz(sameAsLibrary)
 }
 

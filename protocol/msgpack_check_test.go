@@ -13,17 +13,7 @@ import (
 // FuzzMsgpackCheck: whatever checkMsgpackFrame accepts, msgpack/v5
 // decodes into a Frame without error (so the check is the only gate).
 func FuzzMsgpackCheck(f *testing.F) {
-	files, err := filepath.Glob("../testdata/protocol/*.msgpack")
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, p := range files {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	addGolden(f, "msgpack")
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if _, _, err := checkMsgpackFrame(in); err != nil {
 			return
@@ -163,4 +153,20 @@ func FuzzMsgpackDecodeMatchesLibrary(f *testing.F) {
 			t.Fatalf("frame %#v:\nlibrary %x\nown     %x", own, want.Bytes(), got)
 		}
 	})
+}
+
+// addGolden adds the golden frames of testdata/protocol in one encoding
+// ("json" or "msgpack") to f's seed corpus.
+func addGolden(f *testing.F, encoding string) {
+	files, err := filepath.Glob("../testdata/protocol/*." + encoding)
+	if err != nil || len(files) == 0 {
+		f.Fatal("no golden frames:", err)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 }
