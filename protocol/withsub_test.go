@@ -41,3 +41,20 @@ func TestWithSub(t *testing.T) {
 		assert.Error(t, err, c.Name())
 	}
 }
+
+func BenchmarkWithSub(b *testing.B) {
+	f := &protocol.Frame{Type: protocol.TypeMsg, Subject: "prices.eur", Stream: "PRICES", StreamSeq: 5001,
+		Time: 1767225600123456789, Data: []byte(strings.Repeat("x", 128))}
+	for _, c := range []protocol.Codec{protocol.JSONCodec{}, protocol.MsgpackCodec{}} {
+		enc, err := c.Encode(f)
+		require.NoError(b, err)
+		b.Run(c.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := protocol.WithSub(c, enc, "dashboard-7"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
