@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.LatencyRate, "latency-rate", 1000, "offered rate of the latency scenario, msg/s")
 	fs.DurationVar(&o.LatencyDuration, "latency-duration", 5*time.Second, "length of the latency scenario")
 	fs.IntVar(&o.Sessions, "sessions", 10_000, "idle sessions of the memory scenario")
-	variants := fs.String("variants", "", "comma-separated variants of publish, consume, memory and live to run (session-json, session-msgpack, session-msgpack-http1, rest-h2c, rest-http1, rest-batch-h2c, and floor-h2c, floor-http1: the same requests as rest-h2c and rest-http1 to a handler that does nothing); native always runs; default all")
+	variants := fs.String("variants", "", "comma-separated variants of publish, consume, memory and live to run (session-json, session-msgpack, session-msgpack-http1, session-json-http1, rest-h2c, rest-http1, rest-batch-h2c, and floor-h2c, floor-http1: the same requests as rest-h2c and rest-http1 to a handler that does nothing); native always runs; default all")
 	fs.IntVar(&o.FanOut, "fanout", 16, "sessions reading every message in the fan-out scenario")
 	fs.IntVar(&o.LiveSubscribers, "live-subscribers", 1000, "sessions listening to one subject in the live scenario")
 	fs.IntVar(&o.LiveRate, "live-rate", 100, "offered rate of the live scenario's latency run, msg/s")

@@ -52,10 +52,11 @@ func TestShortRun(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"publish/native", "publish/session-json", "publish/session-msgpack", "publish/session-msgpack-http1", "publish/rest-h2c", "publish/rest-http1", "publish/rest-batch-h2c",
-		"consume/native", "consume/session-json", "consume/session-msgpack", "consume/session-msgpack-http1", "consume/rest-h2c",
+		"publish/native", "publish/session-json", "publish/session-msgpack", "publish/session-msgpack-http1", "publish/session-json-http1", "publish/rest-h2c", "publish/rest-http1", "publish/rest-batch-h2c",
+		"consume/native", "consume/session-json", "consume/session-msgpack", "consume/session-msgpack-http1", "consume/session-json-http1", "consume/rest-h2c",
 		"latency/native", "latency/session-msgpack", "latency/session-msgpack-http1", "memory/session-msgpack", "memory/session-msgpack-http1", "fanout/native", "fanout/session-msgpack",
-		"live/native", "live/session-msgpack", "live/session-msgpack-http1", "live-latency/native", "live-latency/session-msgpack", "live-latency/session-msgpack-http1",
+		"live/native", "live/session-json", "live/session-msgpack", "live/session-msgpack-http1", "live/session-json-http1",
+		"live-latency/native", "live-latency/session-json", "live-latency/session-msgpack", "live-latency/session-msgpack-http1", "live-latency/session-json-http1",
 	} {
 		assert.True(t, seen[want], "no result for %s", want)
 	}

@@ -45,11 +45,11 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	nlat = latencyResult(nlat, lat)
 	out := []Result{res}
 	var sessionLat []Result
-	for _, v := range msgpackVariants {
+	for _, v := range sessionVariants {
 		if !r.wants(v.name) {
 			continue
 		}
-		tput, lat, err := r.liveSessions(ctx, storage, subject, v.name, v.tr, count, n)
+		tput, lat, err := r.liveSessions(ctx, storage, subject, v, count, n)
 		if err != nil {
 			return nil, err
 		}
@@ -62,9 +62,9 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 // liveSessions measures k sessions over transport tr listening to
 // subject: their throughput on count messages, then their latency on n
 // messages at LiveRate msg/s.
-func (r *runner) liveSessions(ctx context.Context, storage, subject, variant string, tr httpmq.Transport, count, n int) (Result, Result, error) {
+func (r *runner) liveSessions(ctx context.Context, storage, subject string, v sessionVariant, count, n int) (Result, Result, error) {
 	k := r.o.LiveSubscribers
-	subs, closeAll, err := r.listeners(ctx, subject, k, tr)
+	subs, closeAll, err := r.listeners(ctx, subject, k, v.enc, v.tr)
 	if err != nil {
 		return Result{}, Result{}, err
 	}
@@ -96,7 +96,7 @@ func (r *runner) liveSessions(ctx context.Context, storage, subject, variant str
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	tput := r.base("live", variant, storage)
+	tput := r.base("live", v.name, storage)
 	tput.Count, tput.Concurrency, tput.Errors, tput.Seconds = k*count, k, int(errs.Load()), elapsed.Seconds()
 	tput.Rate = float64(k*count) / elapsed.Seconds()
 	cpu(&tput)
@@ -116,13 +116,14 @@ func (r *runner) liveSessions(ctx context.Context, storage, subject, variant str
 		return Result{}, Result{}, err
 	}
 	wg.Wait()
-	lat := r.base("live-latency", variant, storage)
+	lat := r.base("live-latency", v.name, storage)
 	lat.OfferedRate, lat.Concurrency, lat.Errors = r.o.LiveRate, k, int(errs.Load())
 	return tput, latencyResult(lat, slat), nil
 }
 
-// listeners opens k sessions over tr, each listening to subject.
-func (r *runner) listeners(ctx context.Context, subject string, k int, tr httpmq.Transport) ([]*httpmq.Subscription, func(), error) {
+// listeners opens k sessions of encoding enc over tr, each listening to
+// subject.
+func (r *runner) listeners(ctx context.Context, subject string, k int, enc httpmq.Encoding, tr httpmq.Transport) ([]*httpmq.Subscription, func(), error) {
 	var sessions []*httpmq.Session
 	var subs []*httpmq.Subscription
 	closeAll := func() {
@@ -131,7 +132,7 @@ func (r *runner) listeners(ctx context.Context, subject string, k int, tr httpmq
 		}
 	}
 	for i := range k {
-		s, err := r.session(ctx, httpmq.EncodingMsgpack, tr)
+		s, err := r.session(ctx, enc, tr)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("session %d of %d: %w", i+1, k, err)

@@ -16,7 +16,7 @@ import (
 // the ratio between the two.
 type Result struct {
 	Scenario    string  `json:"scenario"` // publish, consume, latency, memory, fanout, live, live-latency
-	Variant     string  `json:"variant"`  // native, session-json, session-msgpack, rest-h2c, rest-http1, rest-batch-h2c
+	Variant     string  `json:"variant"`  // native, session-json, session-msgpack, session-msgpack-http1, session-json-http1, rest-h2c, rest-http1, rest-batch-h2c, floor-h2c, floor-http1
 	Storage     string  `json:"storage"`  // file or memory
 	Size        int     `json:"size"`     // payload bytes
 	Count       int     `json:"count"`    // messages (sessions, for memory)

@@ -235,21 +235,25 @@ func parallel(ctx context.Context, n, count int, work func(ctx context.Context, 
 	return time.Since(start), int(errs.Load())
 }
 
-// sessionVariants are the session variants of publish and consume: both
-// encodings over HTTP/2 (extended CONNECT, h2c), and msgpack over an
-// HTTP/1.1 upgrade, where Go's HTTP/2 server is not in the way.
-var sessionVariants = []struct {
-	name string
-	enc  httpmq.Encoding
-	tr   httpmq.Transport
-}{
+// sessionVariants are the session variants of publish, consume and
+// live: both encodings over HTTP/2 (extended CONNECT, h2c) and over an
+// HTTP/1.1 upgrade, where Go's HTTP/2 server is not in the way. JSON is
+// what browsers speak (the TypeScript SDK's default).
+var sessionVariants = []sessionVariant{
 	{"session-json", httpmq.EncodingJSON, httpmq.TransportHTTP2},
 	{"session-msgpack", httpmq.EncodingMsgpack, httpmq.TransportHTTP2},
 	{"session-msgpack-http1", httpmq.EncodingMsgpack, httpmq.TransportHTTP1},
+	{"session-json-http1", httpmq.EncodingJSON, httpmq.TransportHTTP1},
+}
+
+type sessionVariant struct {
+	name string
+	enc  httpmq.Encoding
+	tr   httpmq.Transport
 }
 
 // msgpackVariants are the msgpack ones: over HTTP/2 and over HTTP/1.1.
-var msgpackVariants = sessionVariants[1:]
+var msgpackVariants = sessionVariants[1:3]
 
 func (r *runner) publish(ctx context.Context, storage string) ([]Result, error) {
 	var out []Result
