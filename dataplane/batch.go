@@ -25,77 +25,6 @@ const (
 	DefaultMaxBatchBytes    = 4 << 20
 )
 
-// BatchMessage is one message of a batch publish (POST /v1/data/publish).
-type BatchMessage struct {
-	Subject string `json:"subject"`
-	// Data is the payload, base64 (standard or URL-safe, padding
-	// optional), as a single publish's body.
-	Data string `json:"data,omitempty"`
-	// Headers become NATS message headers, under the rules of a single
-	// publish's Httpmq-Header-* (docs/security.md).
-	Headers map[string][]string `json:"headers,omitempty"`
-	// MsgID de-duplicates within the stream's duplicate window.
-	MsgID string `json:"msg_id,omitempty"`
-}
-
-// BatchResult is the outcome of one message of a batch publish: stored
-// by JetStream (Success, with Stream, Sequence and Duplicate as a single
-// publish answers), or the error a single publish of it would have
-// answered.
-type BatchResult struct {
-	Success   bool
-	Stream    string
-	Sequence  uint64
-	Duplicate bool
-	Error     *protocol.Error
-}
-
-// MarshalJSON writes {"success":true,"stream":…,"sequence":…,"duplicate":…}
-// or {"success":false,"error":{…}}.
-func (r BatchResult) MarshalJSON() ([]byte, error) {
-	if !r.Success {
-		e, err := json.Marshal(r.Error)
-		if err != nil {
-			return nil, err
-		}
-		return append(append([]byte(`{"success":false,"error":`), e...), '}'), nil
-	}
-	b := make([]byte, 0, 64+len(r.Stream))
-	b = append(b, `{"success":true,"stream":`...)
-	b = strconv.AppendQuote(b, r.Stream) // stream names are printable ASCII: valid JSON
-	b = append(b, `,"sequence":`...)
-	b = strconv.AppendUint(b, r.Sequence, 10)
-	b = append(b, `,"duplicate":`...)
-	b = strconv.AppendBool(b, r.Duplicate)
-	return append(b, '}'), nil
-}
-
-// UnmarshalJSON reads what MarshalJSON writes (for clients and tests).
-func (r *BatchResult) UnmarshalJSON(b []byte) error {
-	var w struct {
-		Success   bool            `json:"success"`
-		Stream    string          `json:"stream"`
-		Sequence  uint64          `json:"sequence"`
-		Duplicate bool            `json:"duplicate"`
-		Error     *protocol.Error `json:"error"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*r = BatchResult{Success: w.Success, Stream: w.Stream, Sequence: w.Sequence, Duplicate: w.Duplicate, Error: w.Error}
-	return nil
-}
-
-// BatchPublishResult is the payload of a batch publish's answer, beside
-// success and request_id: one result per message, in request order.
-type BatchPublishResult struct {
-	Results []BatchResult `json:"results"`
-	// Published counts the messages JetStream stored (duplicates
-	// included), Failed the others.
-	Published int `json:"published"`
-	Failed    int `json:"failed"`
-}
-
 // publishBatch handles POST /v1/data/publish: many messages in one
 // request, each authorized, validated, rate-limited and published as a
 // single publish would be, each with its own outcome. The messages are
@@ -109,7 +38,7 @@ func (h *Handler) publishBatch(w http.ResponseWriter, r *http.Request, _ httprou
 		httpx.WriteError(w, r, err)
 		return
 	}
-	results := make([]BatchResult, len(msgs))
+	results := make([]protocol.BatchResult, len(msgs))
 	var wg sync.WaitGroup
 	for i := range msgs {
 		m, err := h.batchMessage(r, &msgs[i])
@@ -127,7 +56,7 @@ func (h *Handler) publishBatch(w http.ResponseWriter, r *http.Request, _ httprou
 				results[i] = failed(err)
 				return
 			}
-			results[i] = BatchResult{Success: true, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
+			results[i] = protocol.BatchResult{Success: true, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}
 		})
 		if err != nil {
 			wg.Done()
@@ -136,7 +65,7 @@ func (h *Handler) publishBatch(w http.ResponseWriter, r *http.Request, _ httprou
 		}
 	}
 	wg.Wait()
-	answer := BatchPublishResult{Results: results}
+	answer := protocol.BatchPublishResult{Results: results}
 	for _, res := range results {
 		if res.Success {
 			answer.Published++
@@ -150,7 +79,7 @@ func (h *Handler) publishBatch(w http.ResponseWriter, r *http.Request, _ httprou
 // batchMessage turns one message of a batch into what the bridge
 // publishes, once the caller may publish it: the checks of a single
 // publish, in the same order.
-func (h *Handler) batchMessage(r *http.Request, bm *BatchMessage) (bridge.Message, error) {
+func (h *Handler) batchMessage(r *http.Request, bm *protocol.BatchMessage) (bridge.Message, error) {
 	m := bridge.Message{Subject: bm.Subject, Header: bm.Headers, MsgID: bm.MsgID}
 	if m.Subject == "" {
 		return m, httpx.NewError(protocol.CodeBadRequest, "message without subject", "")
@@ -184,19 +113,19 @@ func decodeBatchData(s string) ([]byte, error) {
 	return b, nil
 }
 
-func failed(err error) BatchResult {
+func failed(err error) protocol.BatchResult {
 	e := httpx.Classify(err)
 	if e == nil {
 		e = protocol.NewError(protocol.CodeInternal, "internal error")
 	}
-	return BatchResult{Error: e}
+	return protocol.BatchResult{Error: e}
 }
 
 // readBatch reads a batch request's messages: a JSON array of
-// [BatchMessage], or the objects one after the other (NDJSON), whatever
+// [protocol.BatchMessage], or the objects one after the other (NDJSON), whatever
 // the Content-Type. Unknown fields, malformed JSON, more than the
 // message limit and a body over the byte limit refuse the whole request.
-func (h *Handler) readBatch(w http.ResponseWriter, r *http.Request) ([]BatchMessage, error) {
+func (h *Handler) readBatch(w http.ResponseWriter, r *http.Request) ([]protocol.BatchMessage, error) {
 	limit := h.maxBatchBytes
 	if r.ContentLength > limit {
 		return nil, httpx.BodyTooLarge(limit)
@@ -216,7 +145,7 @@ func (h *Handler) readBatch(w http.ResponseWriter, r *http.Request) ([]BatchMess
 }
 
 // decodeBatch parses a batch body of at most max messages.
-func decodeBatch(body []byte, max int) ([]BatchMessage, error) {
+func decodeBatch(body []byte, max int) ([]protocol.BatchMessage, error) {
 	bad := func(detail string) error {
 		return httpx.NewError(protocol.CodeBadRequest, "request body is not a batch of messages", detail)
 	}
@@ -232,12 +161,12 @@ func decodeBatch(body []byte, max int) ([]BatchMessage, error) {
 			return nil, bad(err.Error())
 		}
 	}
-	var msgs []BatchMessage
+	var msgs []protocol.BatchMessage
 	for {
 		if array && !dec.More() {
 			break
 		}
-		var m BatchMessage
+		var m protocol.BatchMessage
 		err := dec.Decode(&m)
 		if !array && err == io.EOF {
 			break

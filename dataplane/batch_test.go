@@ -23,7 +23,7 @@ type batchAnswer struct {
 	Success   bool            `json:"success"`
 	RequestID string          `json:"request_id"`
 	Error     *protocol.Error `json:"error"`
-	dataplane.BatchPublishResult
+	protocol.BatchPublishResult
 }
 
 // batch posts body to /v1/data/publish and decodes the answer.
@@ -37,7 +37,7 @@ func (s *server) batch(t *testing.T, body []byte, header http.Header) batchAnswe
 	return a
 }
 
-func batchBody(t *testing.T, msgs ...dataplane.BatchMessage) []byte {
+func batchBody(t *testing.T, msgs ...protocol.BatchMessage) []byte {
 	t.Helper()
 	b, err := json.Marshal(msgs)
 	require.NoError(t, err)
@@ -57,22 +57,22 @@ func TestBatchPublish(t *testing.T) {
 			srv := serveBridge(t, b, proto, dataplane.Options{})
 			before := streamMsgs(t, b, "B")
 			a := srv.batch(t, batchBody(t,
-				dataplane.BatchMessage{Subject: "b.one", Data: "SGVsbG8=", MsgID: proto + "-1", Headers: map[string][]string{"Trace": {"t1"}}},
-				dataplane.BatchMessage{Subject: "b.two", Data: "d29ybGQ"}, // unpadded
-				dataplane.BatchMessage{Subject: "nowhere", Data: "AA=="},
-				dataplane.BatchMessage{Subject: "$JS.API.STREAM.DELETE.B"},
-				dataplane.BatchMessage{Subject: "b.*", Data: "AA=="},
-				dataplane.BatchMessage{Subject: "b.three", Data: "not base64!"},
-				dataplane.BatchMessage{Subject: "b.four", Headers: map[string][]string{"nats-rollup": {"all"}}}, // any case
-				dataplane.BatchMessage{Subject: ""},
-				dataplane.BatchMessage{Subject: "b.one", Data: "SGVsbG8=", MsgID: proto + "-1"},
-				dataplane.BatchMessage{Subject: "b.five", Headers: map[string][]string{"Nats-Expected-Stream": {"OTHER"}}},
+				protocol.BatchMessage{Subject: "b.one", Data: "SGVsbG8=", MsgID: proto + "-1", Headers: map[string][]string{"Trace": {"t1"}}},
+				protocol.BatchMessage{Subject: "b.two", Data: "d29ybGQ"}, // unpadded
+				protocol.BatchMessage{Subject: "nowhere", Data: "AA=="},
+				protocol.BatchMessage{Subject: "$JS.API.STREAM.DELETE.B"},
+				protocol.BatchMessage{Subject: "b.*", Data: "AA=="},
+				protocol.BatchMessage{Subject: "b.three", Data: "not base64!"},
+				protocol.BatchMessage{Subject: "b.four", Headers: map[string][]string{"nats-rollup": {"all"}}}, // any case
+				protocol.BatchMessage{Subject: ""},
+				protocol.BatchMessage{Subject: "b.one", Data: "SGVsbG8=", MsgID: proto + "-1"},
+				protocol.BatchMessage{Subject: "b.five", Headers: map[string][]string{"Nats-Expected-Stream": {"OTHER"}}},
 			), nil)
 			require.Equal(t, http.StatusOK, a.Status, "%+v", a.Error)
 			require.Len(t, a.Results, 10)
 			assert.Equal(t, 3, a.Published)
 			assert.Equal(t, 7, a.Failed)
-			ok := func(i int) dataplane.BatchResult {
+			ok := func(i int) protocol.BatchResult {
 				require.True(t, a.Results[i].Success, "message %d: %+v", i, a.Results[i].Error)
 				assert.Equal(t, "B", a.Results[i].Stream)
 				return a.Results[i]
@@ -155,10 +155,10 @@ func TestBatchPublishAuthorization(t *testing.T) {
 	srv := serveBridge(t, b, "http1", opts)
 	tok := bearer(t, auth.Permissions{Publish: []string{"b.ok"}})
 	a := srv.batch(t, batchBody(t,
-		dataplane.BatchMessage{Subject: "b.ok", Data: "AA=="},
-		dataplane.BatchMessage{Subject: "b.no", Data: "AA=="},
-		dataplane.BatchMessage{Subject: "$JS.API.STREAM.DELETE.B"},
-		dataplane.BatchMessage{Subject: "b.ok", Headers: map[string][]string{"Nats-Expected-Last-Sequence": {"1"}}},
+		protocol.BatchMessage{Subject: "b.ok", Data: "AA=="},
+		protocol.BatchMessage{Subject: "b.no", Data: "AA=="},
+		protocol.BatchMessage{Subject: "$JS.API.STREAM.DELETE.B"},
+		protocol.BatchMessage{Subject: "b.ok", Headers: map[string][]string{"Nats-Expected-Last-Sequence": {"1"}}},
 	), tok)
 	require.Equal(t, http.StatusOK, a.Status, "%+v", a.Error)
 	require.Len(t, a.Results, 4)
@@ -174,7 +174,7 @@ func TestBatchPublishAuthorization(t *testing.T) {
 	assert.Equal(t, uint64(1), streamMsgs(t, b, "B"))
 
 	// Without credentials the whole request is refused.
-	assert.Equal(t, http.StatusUnauthorized, srv.batch(t, batchBody(t, dataplane.BatchMessage{Subject: "b.ok"}), nil).Status)
+	assert.Equal(t, http.StatusUnauthorized, srv.batch(t, batchBody(t, protocol.BatchMessage{Subject: "b.ok"}), nil).Status)
 
 	// Rate limits count every message.
 	frozen := time.Now() // no refill during the test
@@ -182,9 +182,9 @@ func TestBatchPublishAuthorization(t *testing.T) {
 	limited.Gate = &auth.Gate{Authn: opts.Gate.Authn, Authz: opts.Gate.Authz,
 		Limits: auth.NewLimiter(auth.Limits{PublishRate: 2, Now: func() time.Time { return frozen }})}
 	srv = serveBridge(t, b, "http1", limited)
-	msgs := make([]dataplane.BatchMessage, 5)
+	msgs := make([]protocol.BatchMessage, 5)
 	for i := range msgs {
-		msgs[i] = dataplane.BatchMessage{Subject: "b.ok", Data: "AA=="}
+		msgs[i] = protocol.BatchMessage{Subject: "b.ok", Data: "AA=="}
 	}
 	a = srv.batch(t, batchBody(t, msgs...), tok)
 	require.Equal(t, http.StatusOK, a.Status, "%+v", a.Error)

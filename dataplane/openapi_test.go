@@ -18,6 +18,7 @@ import (
 	"github.com/httpmq/httpmq/dataplane"
 	"github.com/httpmq/httpmq/internal/openapitest"
 	"github.com/httpmq/httpmq/internal/testenv"
+	"github.com/httpmq/httpmq/protocol"
 )
 
 // dataplaneSpec is docs/openapi-dataplane.yaml under the contract checker.
@@ -161,7 +162,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	// refused whole.
 	x := c.ok(t, "POST", "/v1/data/publish", []byte(`[{"subject":"s.b","data":"SGVsbG8=","msg_id":"b1","headers":{"Trace":["t2"]}},`+
 		`{"subject":"nowhere","data":"AA=="}]`), "Content-Type", "application/json")
-	var batch dataplane.BatchPublishResult
+	var batch protocol.BatchPublishResult
 	require.NoError(t, json.Unmarshal(x.Body, &batch), "%s", x.Body)
 	assert.Equal(t, 1, batch.Published)
 	assert.Equal(t, "no_stream_for_subject", string(batch.Results[1].Error.Code))
@@ -267,7 +268,7 @@ func TestOpenAPIUnavailable(t *testing.T) {
 	}
 	// A batch answers each message's outcome: unavailable.
 	x := c.ok(t, "POST", "/v1/data/publish", []byte(`[{"subject":"s","data":"AA=="}]`), "Content-Type", "application/json")
-	var batch dataplane.BatchPublishResult
+	var batch protocol.BatchPublishResult
 	require.NoError(t, json.Unmarshal(x.Body, &batch), "%s", x.Body)
 	require.Len(t, batch.Results, 1)
 	assert.Equal(t, "unavailable", string(batch.Results[0].Error.Code))

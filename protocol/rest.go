@@ -241,6 +241,77 @@ type AckResult struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
+// BatchMessage is one message of a batch publish (POST /v1/data/publish).
+type BatchMessage struct {
+	Subject string `json:"subject"`
+	// Data is the payload, base64 (standard or URL-safe, padding
+	// optional), as a single publish's body.
+	Data string `json:"data,omitempty"`
+	// Headers become NATS message headers, under the rules of a single
+	// publish's Httpmq-Header-* (docs/security.md).
+	Headers map[string][]string `json:"headers,omitempty"`
+	// MsgID de-duplicates within the stream's duplicate window.
+	MsgID string `json:"msg_id,omitempty"`
+}
+
+// BatchResult is the outcome of one message of a batch publish: stored
+// by JetStream (Success, with Stream, Sequence and Duplicate as a single
+// publish answers), or the error a single publish of it would have
+// answered.
+type BatchResult struct {
+	Success   bool
+	Stream    string
+	Sequence  uint64
+	Duplicate bool
+	Error     *Error
+}
+
+// MarshalJSON writes {"success":true,"stream":…,"sequence":…,"duplicate":…}
+// or {"success":false,"error":{…}}.
+func (r BatchResult) MarshalJSON() ([]byte, error) {
+	if !r.Success {
+		e, err := json.Marshal(r.Error)
+		if err != nil {
+			return nil, err
+		}
+		return append(append([]byte(`{"success":false,"error":`), e...), '}'), nil
+	}
+	b := make([]byte, 0, 64+len(r.Stream))
+	b = append(b, `{"success":true,"stream":`...)
+	b = strconv.AppendQuote(b, r.Stream) // stream names are printable ASCII: valid JSON
+	b = append(b, `,"sequence":`...)
+	b = strconv.AppendUint(b, r.Sequence, 10)
+	b = append(b, `,"duplicate":`...)
+	b = strconv.AppendBool(b, r.Duplicate)
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *BatchResult) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Success   bool   `json:"success"`
+		Stream    string `json:"stream"`
+		Sequence  uint64 `json:"sequence"`
+		Duplicate bool   `json:"duplicate"`
+		Error     *Error `json:"error"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = BatchResult{Success: w.Success, Stream: w.Stream, Sequence: w.Sequence, Duplicate: w.Duplicate, Error: w.Error}
+	return nil
+}
+
+// BatchPublishResult is the payload of a batch publish's answer, beside
+// success and request_id: one result per message, in request order.
+type BatchPublishResult struct {
+	Results []BatchResult `json:"results"`
+	// Published counts the messages JetStream stored (duplicates
+	// included), Failed the others.
+	Published int `json:"published"`
+	Failed    int `json:"failed"`
+}
+
 // Delivery is one message on a REST subscription stream: one NDJSON
 // line, or the data of one SSE "msg" event. The fields of the original
 // httpmq come first; Subject is the subject the message was published
