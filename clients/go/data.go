@@ -75,6 +75,62 @@ func (c *DataClient) Publish(ctx context.Context, subject string, data []byte, o
 	return PubAck{Stream: a.Stream, Sequence: a.Sequence, Duplicate: a.Duplicate}, nil
 }
 
+// BatchMessage is one message of [DataClient.PublishBatch].
+type BatchMessage struct {
+	Subject string
+	Data    []byte
+	// MsgID and Header as in [PublishOptions]. Header names keep their
+	// case.
+	MsgID  string
+	Header Header
+}
+
+// BatchResult is the outcome of one message of a batch: where JetStream
+// stored it, or in Err (an *APIError) why it was not published, as a
+// single publish of it would have failed.
+type BatchResult struct {
+	PubAck
+	Err error
+}
+
+// PublishBatch publishes msgs in one request (POST /v1/data/publish) and
+// returns one result per message, in order. Each message is authorized,
+// checked and published as a single publish would be, without waiting
+// for the others: one can fail while the rest are stored. The error is
+// about the request as a whole: refused before anything was published
+// (an *APIError: too many messages or bytes for the server's limits,
+// whose defaults are 1,000 messages and 4 MiB; not allowed; no
+// messages), or lost on the way, when any of the messages may have been
+// stored (retry with message ids to be safe).
+func (c *DataClient) PublishBatch(ctx context.Context, msgs []BatchMessage) ([]BatchResult, error) {
+	body := make([]protocol.BatchMessage, len(msgs))
+	for i, m := range msgs {
+		body[i] = protocol.BatchMessage{Subject: m.Subject, MsgID: m.MsgID, Headers: m.Header}
+		if len(m.Data) > 0 {
+			body[i].Data = base64.StdEncoding.EncodeToString(m.Data)
+		}
+	}
+	var answer struct {
+		protocol.BatchPublishResult
+		RequestID string `json:"request_id"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/v1/data/publish", body, &answer); err != nil {
+		return nil, err
+	}
+	if len(answer.Results) != len(msgs) {
+		return nil, fmt.Errorf("httpmq: batch publish: %d results for %d messages", len(answer.Results), len(msgs))
+	}
+	out := make([]BatchResult, len(msgs))
+	for i, r := range answer.Results {
+		if !r.Success {
+			out[i].Err = apiError(0, answer.RequestID, r.Error)
+			continue
+		}
+		out[i].PubAck = PubAck{Stream: r.Stream, Sequence: r.Sequence, Duplicate: r.Duplicate}
+	}
+	return out, nil
+}
+
 // Ack acknowledges (or naks, terms, extends) a delivered message by its
 // numbers. It works on any instance, whichever delivered the message.
 func (c *DataClient) Ack(ctx context.Context, r AckRequest) error {

@@ -86,6 +86,58 @@ func TestDataClient(t *testing.T) {
 	}
 }
 
+// PublishBatch: one outcome per message, in order, each as a single
+// publish of it would have had; what was stored reads back intact.
+func TestDataClientPublishBatch(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			srv := startServer(t, tr)
+			a, d := srv.admin(), srv.data()
+			c := ctx(t)
+			setup(t, a, "b", httpmq.NewConsumer{Name: "r", Mode: httpmq.ModePush})
+
+			results, err := d.PublishBatch(c, []httpmq.BatchMessage{
+				{Subject: "b.one", Data: []byte("raw\x00\xff"), MsgID: "m1", Header: httpmq.Header{"X-Trace": {"abc"}, "lower-case": {"kept"}}},
+				{Subject: "b.two"}, // no payload
+				{Subject: "nowhere", Data: []byte("x")},
+				{Subject: "b.one", Data: []byte("again"), MsgID: "m1"},
+				{Subject: "b.three", Header: httpmq.Header{"Nats-Rollup": {"all"}}},
+				{Subject: "$JS.API.STREAM.DELETE.b"},
+				{Subject: ""},
+				{Subject: "b.four", Data: []byte("last")},
+			})
+			require.NoError(t, err)
+			require.Len(t, results, 8)
+			assert.Equal(t, httpmq.BatchResult{PubAck: httpmq.PubAck{Stream: "b", Sequence: 1}}, results[0])
+			assert.Equal(t, httpmq.BatchResult{PubAck: httpmq.PubAck{Stream: "b", Sequence: 2}}, results[1])
+			assertAPIError(t, results[2].Err, http.StatusNotFound, protocol.CodeNoStreamForSubject)
+			assert.Equal(t, httpmq.BatchResult{PubAck: httpmq.PubAck{Stream: "b", Sequence: 1, Duplicate: true}}, results[3])
+			assertAPIError(t, results[4].Err, http.StatusBadRequest, protocol.CodeReservedHeader)
+			assertAPIError(t, results[5].Err, http.StatusBadRequest, protocol.CodeReservedSubject)
+			assertAPIError(t, results[6].Err, http.StatusBadRequest, protocol.CodeBadRequest)
+			assert.Equal(t, httpmq.BatchResult{PubAck: httpmq.PubAck{Stream: "b", Sequence: 3}}, results[7])
+
+			sub, err := d.Subscribe(c, "b", "r", &httpmq.SubscribeOptions{MaxInflight: 10})
+			require.NoError(t, err)
+			defer sub.Close()
+			m := next(t, sub)
+			assert.Equal(t, []byte("raw\x00\xff"), m.Data)
+			assert.Equal(t, []string{"abc"}, m.Header["X-Trace"])
+			assert.Equal(t, []string{"kept"}, m.Header["lower-case"], "a batch's header names keep their case")
+			assert.Equal(t, "m1", m.Header.Get("Nats-Msg-Id"))
+			assert.Empty(t, next(t, sub).Data)
+			assert.Equal(t, []byte("last"), next(t, sub).Data)
+
+			// A request the server refuses whole publishes nothing.
+			_, err = d.PublishBatch(c, nil)
+			assertAPIError(t, err, http.StatusBadRequest, protocol.CodeBadRequest)
+			si, err := a.Stream(c, "b")
+			require.NoError(t, err)
+			assert.EqualValues(t, 3, si.State.Messages)
+		})
+	}
+}
+
 func TestDataClientErrors(t *testing.T) {
 	srv := startServer(t, http1)
 	a, d := srv.admin(), srv.data()

@@ -114,6 +114,38 @@ func Example_dataClient() {
 	// Output: hello (message id line-1)
 }
 
+func Example_publishBatch() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin := httpmq.NewAdminClient(url, nil)
+	if _, err := admin.CreateStream(ctx, httpmq.NewStream{Name: "events", Subjects: []string{"events.>"}}); err != nil {
+		log.Fatal(err)
+	}
+
+	data := httpmq.NewDataClient(url, nil)
+	results, err := data.PublishBatch(ctx, []httpmq.BatchMessage{
+		{Subject: "events.signup", Data: []byte(`{"user":1}`), MsgID: "signup-1"},
+		{Subject: "elsewhere", Data: []byte("no stream captures this subject")},
+		{Subject: "events.login", Data: []byte(`{"user":1}`)},
+	})
+	if err != nil {
+		log.Fatal(err) // the request as a whole failed
+	}
+	for _, r := range results {
+		if apiErr, ok := errors.AsType[*httpmq.APIError](r.Err); ok {
+			fmt.Println("refused:", apiErr.Code)
+			continue
+		}
+		fmt.Println("stored at", r.Sequence)
+	}
+	// Output:
+	// stored at 1
+	// refused: no_stream_for_subject
+	// stored at 2
+}
+
 func Example_apiError() {
 	url, stop := exampleServer()
 	defer stop()
