@@ -105,6 +105,28 @@ func TestCLIEndToEnd(t *testing.T) {
 	info := jsonOf(t, run("", "consumer", "info", "ORDERS", "worker", "--json"))
 	assert.EqualValues(t, 101, info["num_pending"])
 
+	// Batches over REST: 25 lines in requests of 10, 10 and 5; a message
+	// that fails stops the command after its request, whose other
+	// messages are stored and counted.
+	run("", "stream", "add", "BATCH", "--subjects", "batch.>")
+	var lines25 strings.Builder
+	for i := range 25 {
+		fmt.Fprintf(&lines25, "batched %d\n", i)
+	}
+	out = run(lines25.String(), "pub", "batch.b", "--rest", "--batch", "10", "--msg-id", "b")
+	assert.Equal(t, "published 25 messages to batch.b (stream BATCH, seq 1-25)\n", out)
+	out = run(lines25.String(), "pub", "batch.b", "--rest", "--batch", "10", "--msg-id", "b", "-v", "--count", "2")
+	assert.Equal(t, "published 9 bytes to batch.b: stream BATCH sequence 1 (duplicate)\n"+
+		"published 9 bytes to batch.b: stream BATCH sequence 2 (duplicate)\n"+
+		"published 2 messages to batch.b (stream BATCH, seq 1-2, 2 duplicates)\n", out, "the same ids: duplicates")
+	r := cli(t, "", append([]string{"pub", "batch.b", "x", "--rest", "--batch", "3", "--count", "5", "--header", "Nats-Rollup:all"}, urls...)...)
+	assert.Equal(t, exitError, r.code)
+	assert.Regexp(t, `^httpmq: message 1: reserved_header: `, r.stderr)
+	assert.Equal(t, "published 0 messages to batch.b\n", r.stdout)
+	r = cli(t, "", append([]string{"pub", "batch.b", "x", "--batch", "3"}, urls...)...)
+	assert.Equal(t, exitUsage, r.code, "--batch needs --rest")
+	assert.EqualValues(t, 25, jsonOf(t, run("", "stream", "info", "BATCH", "--json"))["state"].(map[string]any)["messages"])
+
 	// Receive and ack them all, as JSON lines.
 	out = run("", "sub", "ORDERS", "worker", "--count", "101", "--json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -138,7 +160,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	require.Len(t, lines, 2)
 	assert.EqualValues(t, 101, jsonOf(t, lines[0])["stream_seq"])
 	assert.Equal(t, "unacked", jsonOf(t, lines[1])["data"])
-	r := cli(t, "", append([]string{"sub", "--subject", "orders.*", "ORDERS"}, urls...)...)
+	r = cli(t, "", append([]string{"sub", "--subject", "orders.*", "ORDERS"}, urls...)...)
 	assert.Equal(t, exitUsage, r.code, "a subject or a consumer, not both")
 
 	// Deleting asks first; a script (stdin not a terminal) must say -f.

@@ -147,7 +147,7 @@ func TestCLICompletion(t *testing.T) {
 		"httpmq stream add X --sub":  "--subjects",
 		"httpmq consumer rm S c --f": "--force",
 		"httpmq completion ":         "--help",
-		"httpmq pub -":               "--admin-url --ca-file --cert --count --data-url --header --json --key --msg-id --rest --timeout --token --verbose -v --help",
+		"httpmq pub -":               "--admin-url --batch --ca-file --cert --count --data-url --header --json --key --msg-id --rest --timeout --token --verbose -v --help",
 	} {
 		cmd := exec.Command(bash, "-c", `source "$1"; read -ra COMP_WORDS <<< "$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); `+
 			`COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _httpmq; echo "${COMPREPLY[*]}"`, "bash", file, line)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -24,19 +25,23 @@ func (a *app) pubCommand() *ffcli.Command {
 		msgID   string
 		headers stringList
 		rest    bool
+		batch   int
 		verbose bool
 	)
 	return a.command("", leaf{name: "pub", args: "SUBJECT [MESSAGE]", help: "publish messages (the argument, or each line of stdin)",
 		long: strings.TrimSpace(`
 With MESSAGE, publishes it --count times. Without, publishes each line of
 standard input as one message (at most --count lines when it is given).
-Messages go over one WebSocket session, or the REST dataplane with --rest.
-Prints one summary line at the end (-v, --verbose: also a line per message).`),
+Messages go over one WebSocket session, or the REST dataplane with --rest;
+with --rest --batch N, N messages per request (POST /v1/data/publish).
+Prints one summary line at the end (-v, --verbose: also a line per message).
+Stops at the first message that fails; with --batch, after its request.`),
 		flags: func(fs *flag.FlagSet) {
 			fs.IntVar(&count, "count", 0, "how many messages (default: 1 with MESSAGE, every line of stdin without)")
 			fs.StringVar(&msgID, "msg-id", "", "message `id` for de-duplication (with --count > 1, -N is appended)")
 			fs.Var(&headers, "header", "message header `Name:value` (repeatable)")
 			fs.BoolVar(&rest, "rest", false, "publish over the REST dataplane instead of a session")
+			fs.IntVar(&batch, "batch", 0, "with --rest: publish up to `N` messages per request (the server's default limit is 1000)")
 			fs.BoolVar(&verbose, "verbose", false, "also print each message's stream and sequence as it is stored")
 		},
 		run: func(ctx context.Context, cf *clientFlags, pos []string) error {
@@ -44,17 +49,61 @@ Prints one summary line at the end (-v, --verbose: also a line per message).`),
 			if err != nil {
 				return usageError{err}
 			}
+			if batch < 0 || batch > 0 && !rest {
+				return usageError{errors.New("--batch takes a positive number of messages, with --rest")}
+			}
 			pub, closeFn, err := a.publisher(ctx, cf, rest)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
 			sum := pubSummary{Subject: pos[0]}
+			stored := func(size int, ack httpmq.PubAck) error {
+				sum.add(ack)
+				if verbose {
+					return a.printAck(cf, pos[0], size, ack)
+				}
+				return nil
+			}
+			var (
+				n       int // messages read
+				pending []httpmq.BatchMessage
+				batches = cf.data()
+			)
+			flush := func() error {
+				if len(pending) == 0 {
+					return nil
+				}
+				msgs, first := pending, n-len(pending)+1
+				pending = nil
+				rctx, cancel := cf.ctx(ctx)
+				defer cancel()
+				results, err := batches.PublishBatch(rctx, msgs)
+				if err != nil {
+					return fmt.Errorf("messages %d-%d: %w", first, n, err)
+				}
+				var failed error
+				for i, r := range results {
+					if r.Err != nil {
+						failed = cmp.Or(failed, fmt.Errorf("message %d: %w", first+i, r.Err))
+					} else if err := stored(len(msgs[i].Data), r.PubAck); err != nil {
+						return err
+					}
+				}
+				return failed
+			}
 			send := func(data []byte) error {
-				n := sum.Published + 1
+				n++
 				o := &httpmq.PublishOptions{Header: hdr, MsgID: msgID}
 				if msgID != "" && (count > 1 || len(pos) == 1) {
 					o.MsgID = fmt.Sprintf("%s-%d", msgID, n)
+				}
+				if batch > 0 {
+					pending = append(pending, httpmq.BatchMessage{Subject: pos[0], Data: data, MsgID: o.MsgID, Header: o.Header})
+					if len(pending) == batch {
+						return flush()
+					}
+					return nil
 				}
 				rctx, cancel := cf.ctx(ctx)
 				defer cancel()
@@ -62,11 +111,7 @@ Prints one summary line at the end (-v, --verbose: also a line per message).`),
 				if err != nil {
 					return fmt.Errorf("message %d: %w", n, err)
 				}
-				sum.add(ack)
-				if verbose {
-					return a.printAck(cf, pos[0], len(data), ack)
-				}
-				return nil
+				return stored(len(data), ack)
 			}
 			if len(pos) == 2 {
 				for range max(count, 1) {
@@ -77,12 +122,15 @@ Prints one summary line at the end (-v, --verbose: also a line per message).`),
 			} else {
 				sc := bufio.NewScanner(a.input())
 				sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
-				for err == nil && (count == 0 || sum.Published < count) && sc.Scan() {
+				for err == nil && (count == 0 || n < count) && sc.Scan() {
 					err = send(append([]byte(nil), sc.Bytes()...))
 				}
 				if err == nil {
 					err = sc.Err()
 				}
+			}
+			if err == nil {
+				err = flush()
 			}
 			// What was published, even when a message then failed.
 			if perr := a.printSummary(cf, sum); err == nil {
