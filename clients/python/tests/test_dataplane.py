@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from support import eventually
 
-from httpmq_client import Admin, APIError, Dataplane, Message
+from httpmq_client import Admin, APIError, BatchMessage, Dataplane, Message, PubAck
 
 # Short enough to see redeliveries quickly, long enough that the test acts
 # on a delivery before it expires even on a loaded machine.
@@ -184,4 +184,45 @@ async def test_close_ends_subscriptions(admin: Admin, server: object, unique: Ca
     await dp.close()
     assert sub.done()
     assert [m async for m in sub] == []
+    await admin.delete_stream(name)
+
+
+async def test_publish_batch(admin: Admin, dataplane: Dataplane, unique: Callable[[str], str]) -> None:
+    name = unique("batch")
+    await admin.create_stream(name, subjects=[f"{name}.>"])
+    results = await dataplane.publish_batch(
+        [
+            BatchMessage(f"{name}.a", bytes(range(256)), headers={"x-trace": "abc"}, msg_id="m1"),
+            BatchMessage(f"{name}.a", "text"),
+            BatchMessage("nobody.listens", b"x"),
+            BatchMessage(f"{name}.a", b"again", msg_id="m1"),
+            BatchMessage(f"{name}.a", headers={"Nats-Rollup": "all"}),
+            BatchMessage(f"{name}.b"),
+        ]
+    )
+    assert [r.ack for r in results] == [
+        PubAck(name, 1),
+        PubAck(name, 2),
+        None,
+        PubAck(name, 1, duplicate=True),
+        None,
+        PubAck(name, 3),
+    ]
+    assert [(r.error.status, r.error.reason) if r.error else None for r in results] == [
+        None,
+        None,
+        (404, "no_stream_for_subject"),
+        None,
+        (400, "reserved_header"),
+        None,
+    ]
+    stored = await admin.message(name, 1)
+    assert stored.data == bytes(range(256))
+    assert stored.headers["x-trace"] == ["abc"]  # a batch's header names keep their case
+    assert (await admin.message(name, 2)).data == b"text"
+    assert (await admin.message(name, 3)).data == b""
+
+    with pytest.raises(APIError) as e:  # refused whole: nothing published
+        await dataplane.publish_batch([])
+    assert (e.value.status, e.value.reason) == (400, "bad_request")
     await admin.delete_stream(name)

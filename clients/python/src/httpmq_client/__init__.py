@@ -40,7 +40,7 @@ from .errors import (
     UnsubscribedError,
 )
 from .events import EventKind, Hello, SessionEvent
-from .message import AckKind, AckRequest, AckResult, Message, PubAck
+from .message import AckKind, AckRequest, AckResult, BatchMessage, BatchResult, Message, PubAck
 from .models import ConsumerConfig, ConsumerInfo, SequenceInfo, StoredMessage, StreamConfig, StreamInfo, StreamState
 from .session import Session, SessionSubscription
 from .subscription import Subscription
@@ -53,6 +53,8 @@ __all__ = [
     "AckRequest",
     "AckResult",
     "Admin",
+    "BatchMessage",
+    "BatchResult",
     "CloseError",
     "ConnectionLostError",
     "ConsumerConfig",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ import httpx
 from ._rest import RestClient, decode_answer, esc
 from ._util import AwaitableContext, HeadersLike, duration_ns, headers_in, headers_out, rfc3339_ns
 from .errors import APIError, ConnectionLostError, HttpmqError, ProtocolError, TransportError
-from .message import AckKind, AckRequest, AckResult, Message, PubAck
+from .message import AckKind, AckRequest, AckResult, BatchMessage, BatchResult, Message, PubAck
 from .models import b64decode
 from .subscription import MessageCallback, Subscription
 
@@ -84,6 +85,47 @@ class Dataplane(RestClient):
         a = decode_answer(resp.status_code, resp.headers, resp.content)
         seq = a.get("sequence")
         return PubAck(str(a.get("stream") or ""), seq if isinstance(seq, int) else 0, a.get("duplicate") is True)
+
+    async def publish_batch(self, messages: Iterable[BatchMessage]) -> list[BatchResult]:
+        """Publishes the messages in one request (``POST /v1/data/publish``)
+        and returns one result per message, in order. Each is authorized,
+        checked and published as a single publish would be, without waiting
+        for the others: one can fail (its ``error``) while the rest are
+        stored.
+
+        Raises :class:`APIError` when the server refuses the request as a
+        whole, before publishing anything (no messages, more messages or
+        bytes than its limits, 1,000 and 4 MiB by default), and
+        :class:`TransportError` when the request is lost on the way, when
+        any of the messages may have been stored: retry with ``msg_id`` set
+        to be safe."""
+        body = []
+        for m in messages:
+            payload = m.data.encode() if isinstance(m.data, str) else bytes(m.data)
+            item: dict[str, Any] = {"subject": m.subject}
+            if payload:
+                item["data"] = base64.b64encode(payload).decode()
+            if m.headers:
+                item["headers"] = headers_in(m.headers)
+            if m.msg_id:
+                item["msg_id"] = m.msg_id
+            body.append(item)
+        a = await self._call("POST", "/v1/data/publish", body)
+        results = a.get("results")
+        if not isinstance(results, list) or len(results) != len(body):
+            raise ProtocolError(f"httpmq: batch publish: the answer has no result per message: {str(a)[:200]}")
+        rid = a["request_id"] if isinstance(a.get("request_id"), str) else ""
+        out = []
+        for r in results:
+            r = r if isinstance(r, dict) else {}
+            if r.get("success") is True:
+                seq = r.get("sequence")
+                ack = PubAck(str(r.get("stream") or ""), seq if isinstance(seq, int) else 0, r.get("duplicate") is True)
+                out.append(BatchResult(ack=ack))
+            else:
+                err = r.get("error")
+                out.append(BatchResult(error=APIError.from_error(err if isinstance(err, dict) else {}, request_id=rid)))
+        return out
 
     def subscribe(
         self,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ._util import Headers, ns_datetime
+from ._util import Headers, HeadersLike, ns_datetime
+from .errors import APIError
 
-__all__ = ["AckKind", "AckRequest", "AckResult", "Message", "PubAck"]
+__all__ = ["AckKind", "AckRequest", "AckResult", "BatchMessage", "BatchResult", "Message", "PubAck"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,28 @@ class PubAck:
     #: True when a message with the same ``msg_id`` was already stored;
     #: ``sequence`` is then the original's.
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class BatchMessage:
+    """One message of :meth:`Dataplane.publish_batch`: ``data`` (str is sent
+    as UTF-8), ``headers`` (names keep their case) and ``msg_id`` as in a
+    single publish."""
+
+    subject: str
+    data: bytes | str = b""
+    headers: HeadersLike | None = None
+    msg_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of one message of a batch: ``ack`` where JetStream
+    stored it, or ``error``, the :class:`APIError` a single publish of it
+    would have raised."""
+
+    ack: PubAck | None = None
+    error: APIError | None = None
 
 
 class AckKind(str, enum.Enum):
