@@ -1,11 +1,8 @@
 package dataplane
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -144,52 +141,16 @@ func (h *Handler) readBatch(w http.ResponseWriter, r *http.Request) ([]protocol.
 	return decodeBatch(body, h.maxBatchMessages)
 }
 
-// decodeBatch parses a batch body of at most max messages.
+// decodeBatch parses a batch body of at most max messages
+// (protocol.DecodeBatch), refusing it with a bad_request.
 func decodeBatch(body []byte, max int) ([]protocol.BatchMessage, error) {
-	bad := func(detail string) error {
-		return httpx.NewError(protocol.CodeBadRequest, "request body is not a batch of messages", detail)
-	}
-	text := bytes.TrimSpace(body)
-	if len(text) == 0 {
-		return nil, bad("the body is empty; send a JSON array of messages, or one message object per line")
-	}
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.DisallowUnknownFields()
-	array := text[0] == '['
-	if array {
-		if _, err := dec.Token(); err != nil {
-			return nil, bad(err.Error())
-		}
-	}
-	var msgs []protocol.BatchMessage
-	for {
-		if array && !dec.More() {
-			break
-		}
-		var m protocol.BatchMessage
-		err := dec.Decode(&m)
-		if !array && err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, bad(fmt.Sprintf("message %d: %v", len(msgs), err))
-		}
-		if len(msgs) == max {
-			return nil, httpx.NewError(protocol.CodeBadRequest, "too many messages in one batch",
-				"the limit is "+strconv.Itoa(max)+" messages")
-		}
-		msgs = append(msgs, m)
-	}
-	if array {
-		if _, err := dec.Token(); err != nil {
-			return nil, bad(err.Error())
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, bad(fmt.Sprintf("unexpected data after the array at offset %d", dec.InputOffset()))
-		}
-	}
-	if len(msgs) == 0 {
-		return nil, bad("no messages")
+	msgs, err := protocol.DecodeBatch(body, max)
+	switch {
+	case errors.Is(err, protocol.ErrTooManyMessages):
+		return nil, httpx.NewError(protocol.CodeBadRequest, "too many messages in one batch",
+			"the limit is "+strconv.Itoa(max)+" messages")
+	case err != nil:
+		return nil, httpx.NewError(protocol.CodeBadRequest, "request body is not a batch of messages", err.Error())
 	}
 	return msgs, nil
 }
