@@ -121,10 +121,8 @@ func (r *jsonReader) batchField(m *BatchMessage, key []byte) bool {
 	case "msg_id":
 		return r.str(&m.MsgID)
 	}
-	for _, name := range batchFieldNames {
-		if bytes.EqualFold(key, name) {
-			return r.batchField(m, name)
-		}
+	if name := foldedName(key, batchFieldNames); name != nil {
+		return r.batchField(m, name)
 	}
 	if r.err == nil {
 		r.err = fmt.Errorf("unknown field %q", key)

@@ -296,16 +296,16 @@ func (r *jsonReader) frameField(f *Frame, key []byte) bool {
 	case "data":
 		return r.data(&f.Data)
 	}
-	if name := foldedFieldName(key); name != nil {
+	if name := foldedName(key, jsonFieldNames); name != nil {
 		return r.frameField(f, name)
 	}
 	return r.skip()
 }
 
-// foldedFieldName returns the field name that key equals but for case
+// foldedName returns the one of names that key equals but for case
 // (bytes.EqualFold, as encoding/json matches keys), or nil.
-func foldedFieldName(key []byte) []byte {
-	for _, name := range jsonFieldNames {
+func foldedName(key []byte, names [][]byte) []byte {
+	for _, name := range names {
 		if bytes.EqualFold(key, name) {
 			return name
 		}
