@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -192,6 +193,35 @@ func BenchmarkDecodeJSONLibrary(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestJSONDecodeDeepOnHeap: skipping a value nested 10,000 deep (a 20 KB
+// frame any client may send) takes a little heap, not megabytes of the
+// reading goroutine's stack, as a recursive skip would.
+func TestJSONDecodeDeepOnHeap(t *testing.T) {
+	old := debug.SetMaxStack(256 << 10) // process-wide: this test is not parallel
+	defer debug.SetMaxStack(old)
+	for _, in := range []string{
+		`{"type":"ping","x":` + strings.Repeat("[", maxJSONDepth-1) + strings.Repeat("]", maxJSONDepth-1) + "}",
+		`{"type":"ping","x":` + strings.Repeat(`{"a":`, maxJSONDepth-1) + "1" + strings.Repeat("}", maxJSONDepth-1) + "}",
+	} {
+		done := make(chan error)
+		go func() { // a fresh goroutine, with a small stack to start from
+			_, err := JSONCodec{}.Decode([]byte(in))
+			done <- err
+		}()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		done2 := make(chan error)
+		go func() {
+			_, err := DecodeBatch([]byte(`[{"subject":"a","x":`+in[len(`{"type":"ping","x":`):]+`]`), 1)
+			done2 <- err
+		}()
+		if err := <-done2; err == nil || err.Error() != `message 0: unknown field "x"` {
+			t.Fatal("the whole value skipped, then refused:", err)
 		}
 	}
 }
