@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -269,14 +270,17 @@ type BatchResult struct {
 // MarshalJSON writes {"success":true,"stream":…,"sequence":…,"duplicate":…}
 // or {"success":false,"error":{…}}.
 func (r BatchResult) MarshalJSON() ([]byte, error) {
+	return r.appendJSON(make([]byte, 0, 64+len(r.Stream)))
+}
+
+func (r BatchResult) appendJSON(b []byte) ([]byte, error) {
 	if !r.Success {
 		e, err := json.Marshal(r.Error)
 		if err != nil {
 			return nil, err
 		}
-		return append(append([]byte(`{"success":false,"error":`), e...), '}'), nil
+		return append(append(append(b, `{"success":false,"error":`...), e...), '}'), nil
 	}
-	b := make([]byte, 0, 64+len(r.Stream))
 	b = append(b, `{"success":true,"stream":`...)
 	b = strconv.AppendQuote(b, r.Stream) // stream names are printable ASCII: valid JSON
 	b = append(b, `,"sequence":`...)
@@ -310,6 +314,32 @@ type BatchPublishResult struct {
 	// included), Failed the others.
 	Published int `json:"published"`
 	Failed    int `json:"failed"`
+}
+
+// AppendJSON appends r as an object, as json.Marshal would write it but
+// for HTML characters in stream names, which it leaves unescaped: the
+// server writes one for every batch, without reflection.
+func (r BatchPublishResult) AppendJSON(b []byte) ([]byte, error) {
+	b = slices.Grow(b, 64+80*len(r.Results)) // a success is 60-80 bytes
+	b = append(b, `{"results":`...)
+	if r.Results == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, res := range r.Results {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = res.appendJSON(b); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	b = strconv.AppendInt(append(b, `,"published":`...), int64(r.Published), 10)
+	b = strconv.AppendInt(append(b, `,"failed":`...), int64(r.Failed), 10)
+	return append(b, '}'), nil
 }
 
 // Delivery is one message on a REST subscription stream: one NDJSON

@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -58,3 +59,59 @@ func TestRESTDeliveryPayload(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBatchPublishResultAppendJSON: the server's hand-written answer is
+// json.Marshal's, byte for byte for usual stream names, and reads back
+// the same for any.
+func TestBatchPublishResultAppendJSON(t *testing.T) {
+	for i, r := range []protocol.BatchPublishResult{
+		{},
+		{Results: []protocol.BatchResult{}},
+		{Results: []protocol.BatchResult{
+			{Success: true, Stream: "ORDERS", Sequence: 42},
+			{Success: true, Stream: "ORDERS", Sequence: 42, Duplicate: true},
+			{Error: protocol.NewError(protocol.CodeNoStreamForSubject, "no stream <captures> & such")},
+			{Error: &protocol.Error{Code: protocol.CodeReservedSubject, Status: 403, Message: "m", Detail: "d", Retryable: true}},
+		}, Published: 2, Failed: 2},
+		{Results: []protocol.BatchResult{{Success: true, Stream: "a<b&c", Sequence: 1}}, Published: 1},
+	} {
+		want, err := json.Marshal(r)
+		require.NoError(t, err)
+		got, err := r.AppendJSON([]byte("prefix"))
+		require.NoError(t, err)
+		require.True(t, bytes.HasPrefix(got, []byte("prefix")))
+		got = got[len("prefix"):]
+		if i < 3 { // the last has HTML characters in a stream name
+			assert.Equal(t, string(want), string(got))
+		} else {
+			assert.NotEqual(t, string(want), string(got))
+		}
+		var back, wantBack protocol.BatchPublishResult
+		require.NoError(t, json.Unmarshal(got, &back))
+		require.NoError(t, json.Unmarshal(want, &wantBack))
+		assert.Equal(t, wantBack, back)
+	}
+}
+
+func BenchmarkBatchAnswer(b *testing.B) {
+	r := protocol.BatchPublishResult{Published: 64}
+	for i := range 64 {
+		r.Results = append(r.Results, protocol.BatchResult{Success: true, Stream: "ORDERS", Sequence: uint64(100000 + i)})
+	}
+	b.Run("library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.AppendJSON(nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -27,7 +27,7 @@ func Reply(w http.ResponseWriter, r *http.Request, status int, payload any) {
 	buf.WriteString(`{"success":true,"request_id":`)
 	writeJSONString(&buf, id)
 	if payload != nil {
-		b, err := json.Marshal(payload)
+		b, err := marshalPayload(payload)
 		if err != nil || len(b) < 2 || b[0] != '{' {
 			Logger(r.Context()).Error("answer payload is not a JSON object", "err", err, "type", fmt.Sprintf("%T", payload))
 			WriteError(w, r, nil)
@@ -40,6 +40,19 @@ func Reply(w http.ResponseWriter, r *http.Request, status int, payload any) {
 	}
 	buf.WriteString("}\n")
 	write(w, r, status, buf.Bytes())
+}
+
+// jsonAppender is a payload that writes its own JSON object, faster than
+// json.Marshal's reflection (protocol.BatchPublishResult).
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+func marshalPayload(payload any) ([]byte, error) {
+	if a, ok := payload.(jsonAppender); ok {
+		return a.AppendJSON(nil)
+	}
+	return json.Marshal(payload)
 }
 
 // OK is Reply with 200.
