@@ -18,6 +18,10 @@
 // [ErrMalformed] or [ErrUnknownFrameType]), which [AsError] also turns
 // into an *Error. WebSocket close codes are [CloseCode].
 //
+// It also holds the JSON types of the REST APIs that the server and the
+// Go SDK share ([Envelope], [StreamInfo], [Delivery], [BatchMessage]…),
+// and [DecodeBatch], which reads a batch publish's body.
+//
 // The specification for implementers of other clients is
 // docs/protocol.md; golden frames for both encodings are in
 // testdata/protocol. Session policy in short: an undecodable message is
