@@ -176,15 +176,8 @@ func (r *jsonReader) members(member func(key []byte) bool) bool {
 		return ok
 	}
 	for {
-		if r.peek() != '"' {
-			return r.fail()
-		}
-		key, ok := r.quoted()
-		if !ok || !r.next(':') {
-			return false
-		}
-		r.space()
-		if !member(key) {
+		key, ok := r.memberKey()
+		if !ok || !member(key) {
 			return false
 		}
 		more, ok := r.more('}')
@@ -733,18 +726,16 @@ func (r *jsonReader) skip() bool {
 		// A value is next.
 		switch c := r.peek(); {
 		case c == '{' || c == '[':
-			close := byte('}')
-			if c == '[' {
-				close = ']'
-			}
-			empty, ok := r.open(close)
+			empty, ok := r.open(closer(c))
 			if !ok {
 				return false
 			}
 			if !empty {
 				open = append(open, c)
-				if c == '{' && !r.memberKey() {
-					return false
+				if c == '{' {
+					if _, ok := r.memberKey(); !ok {
+						return false
+					}
 				}
 				continue
 			}
@@ -778,11 +769,7 @@ func (r *jsonReader) skip() bool {
 				return true
 			}
 			top := open[len(open)-1]
-			close := byte('}')
-			if top == '[' {
-				close = ']'
-			}
-			more, ok := r.more(close)
+			more, ok := r.more(closer(top))
 			if !ok {
 				return false
 			}
@@ -790,23 +777,34 @@ func (r *jsonReader) skip() bool {
 				open = open[:len(open)-1]
 				continue
 			}
-			if top == '{' && !r.memberKey() {
-				return false
+			if top == '{' {
+				if _, ok := r.memberKey(); !ok {
+					return false
+				}
 			}
 			break
 		}
 	}
 }
 
-// memberKey consumes an object member's key and its colon; the value is
-// next.
-func (r *jsonReader) memberKey() bool {
+// memberKey consumes an object member's key, unquoted (it may alias the
+// input), and its colon; the value is next.
+func (r *jsonReader) memberKey() ([]byte, bool) {
 	if r.peek() != '"' {
-		return r.fail()
+		return nil, r.fail()
 	}
-	if _, ok := r.quoted(); !ok || !r.next(':') {
-		return false
+	key, ok := r.quoted()
+	if !ok || !r.next(':') {
+		return nil, false
 	}
 	r.space()
-	return true
+	return key, true
+}
+
+// closer returns the byte that closes a container opened by c.
+func closer(c byte) byte {
+	if c == '[' {
+		return ']'
+	}
+	return '}'
 }
