@@ -36,6 +36,7 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	// The native latency run comes before the sessions listen: the
 	// messages it publishes are not theirs to read.
 	n := int(r.o.LatencyDuration.Seconds() * float64(r.o.LiveRate))
+	cpu = r.serverCPU(ctx)
 	lat, err := natsbench.CoreLatency(ctx, r.t.NATSURL, subject, r.o.Size, k, r.o.LiveRate, r.o.LatencyDuration)
 	if err != nil {
 		return nil, err
@@ -43,6 +44,7 @@ func (r *runner) live(ctx context.Context, storage string) ([]Result, error) {
 	nlat := r.base("live-latency", "native", storage)
 	nlat.OfferedRate, nlat.Concurrency = r.o.LiveRate, k
 	nlat = latencyResult(nlat, lat)
+	cpu(&nlat)
 	out := []Result{res}
 	var sessionLat []Result
 	for _, v := range sessionVariants {
@@ -112,13 +114,16 @@ func (r *runner) liveSessions(ctx context.Context, storage, subject string, v se
 			mu.Unlock()
 		}
 	})
+	cpu = r.serverCPU(ctx)
 	if err := natsbench.PublishPaced(ctx, r.t.NATSURL, subject, r.o.Size, r.o.LiveRate, n); err != nil {
 		return Result{}, Result{}, err
 	}
 	wg.Wait()
 	lat := r.base("live-latency", v.name, storage)
 	lat.OfferedRate, lat.Concurrency, lat.Errors = r.o.LiveRate, k, int(errs.Load())
-	return tput, latencyResult(lat, slat), nil
+	lat = latencyResult(lat, slat)
+	cpu(&lat) // per delivery, at a moderate rate: what a steady fan-out costs
+	return tput, lat, nil
 }
 
 // listeners opens k sessions of encoding enc over tr, each listening to
