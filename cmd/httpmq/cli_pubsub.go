@@ -68,8 +68,11 @@ Stops at the first message that fails; with --batch, after its request.`),
 			var (
 				n       int // messages read
 				pending []httpmq.BatchMessage
-				batches = cf.data()
+				batches *httpmq.DataClient // with --batch
 			)
+			if batch > 0 {
+				batches = cf.data()
+			}
 			flush := func() error {
 				if len(pending) == 0 {
 					return nil
